@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { packageRoot } from '../paths.js';
+import type { MessageStore } from '../store/message-store.js';
+import { installErrorHandlers } from './errors.js';
+import { MessageViews } from './message-view.js';
+import { messageRoutes } from './routes/messages.js';
+import { systemRoutes, type ListenerStatus } from './routes/system.js';
+import { Waiters } from './waiters.js';
+
+export interface AppDeps {
+  store: MessageStore;
+  logger: FastifyBaseLogger;
+  version: string;
+  listeners: () => ListenerStatus[];
+  /** Memory budget for parsed message views. */
+  viewCacheBytes?: number;
+}
+
+/** The HTTP app, ready for `inject` or `listen`; it never listens by itself. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // One line per request would drown the log of a web app that polls.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+  });
+  installErrorHandlers(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Mailroom API',
+        version: deps.version,
+        description: 'Captured mail over HTTP. Live events (socket.io, path /socket.io): message:new, message:update, message:delete, messages:clear.',
+      },
+      tags: [
+        { name: 'messages', description: 'Captured messages' },
+        { name: 'system', description: 'Server state' },
+      ],
+    },
+  });
+
+  const views = new MessageViews(deps.viewCacheBytes ?? 64 * 1024 * 1024);
+  const waiters = new Waiters(deps.store);
+  const forget = (ids: string[]): void => ids.forEach((id) => views.forget(id));
+  const forgetAll = (): void => views.forgetAll();
+  deps.store.events.on('delete', forget).on('clear', forgetAll);
+  app.addHook('onClose', async () => {
+    waiters.close();
+    deps.store.events.off('delete', forget).off('clear', forgetAll);
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(messageRoutes, { store: deps.store, views, waiters });
+      await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
+    },
+    { prefix: '/api' },
+  );
+
+  await app.register(fastifyStatic, { root: join(packageRoot, 'web', 'placeholder'), wildcard: false });
+  return app;
+}

@@ -1,0 +1,100 @@
+import { simpleParser } from 'mailparser';
+import { partBody } from '../mime/decode.js';
+import { findPart } from '../mime/find-part.js';
+import { decodeWords, parseHeaderFields } from '../mime/headers.js';
+import type { StoredMessage } from '../store/types.js';
+import { toSummary } from './serialize.js';
+import type { MessageDetail } from './schemas.js';
+
+interface View {
+  headers: { name: string; value: string }[];
+  text: string | null;
+  html: string | null;
+  attachmentSizes: number[];
+  /** Rough memory cost, for the cache budget. */
+  cost: number;
+}
+
+/**
+ * Full message views, parsed with mailparser only when someone opens a message,
+ * and kept in a least-recently-used cache with a memory budget.
+ */
+export class MessageViews {
+  private readonly cache = new Map<string, View>();
+  private cached = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  async detail(message: StoredMessage): Promise<MessageDetail> {
+    const view = await this.view(message);
+    return {
+      ...toSummary(message),
+      headers: view.headers,
+      text: view.text,
+      html: view.html,
+      attachments: message.digest.attachments.map((a, i) => ({
+        partId: a.partId,
+        filename: a.filename,
+        contentType: a.contentType,
+        size: view.attachmentSizes[i] ?? 0,
+        contentId: a.contentId,
+        disposition: a.disposition,
+      })),
+      smtp: message.smtp,
+    };
+  }
+
+  /** Drops a view, for messages that left the store. */
+  forget(id: string): void {
+    const view = this.cache.get(id);
+    if (!view) return;
+    this.cache.delete(id);
+    this.cached -= view.cost;
+  }
+
+  forgetAll(): void {
+    this.cache.clear();
+    this.cached = 0;
+  }
+
+  private async view(message: StoredMessage): Promise<View> {
+    const hit = this.cache.get(message.id);
+    if (hit) {
+      // Re-inserting moves it to the young end of the Map's order.
+      this.cache.delete(message.id);
+      this.cache.set(message.id, hit);
+      return hit;
+    }
+    const view = await buildView(message);
+    this.cache.set(message.id, view);
+    this.cached += view.cost;
+    for (const [id, old] of this.cache) {
+      if (this.cached <= this.budgetBytes || id === message.id) break;
+      this.cache.delete(id);
+      this.cached -= old.cost;
+    }
+    return view;
+  }
+}
+
+async function buildView(message: StoredMessage): Promise<View> {
+  const { raw, digest } = message;
+  const parsed = await simpleParser(raw, {
+    keepCidLinks: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+  });
+  const headers = parseHeaderFields(raw.subarray(0, digest.root.bodyStart)).map((field) => ({
+    name: field.name,
+    value: decodeWords(field.value),
+  }));
+  const attachmentSizes = digest.attachments.map((a) => {
+    const part = findPart(digest.root, a.partId);
+    return part ? partBody(raw, part).length : 0;
+  });
+  const text = parsed.text ?? null;
+  const html = typeof parsed.html === 'string' ? parsed.html : null;
+  const cost = 2 * ((text?.length ?? 0) + (html?.length ?? 0)) + headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256);
+  return { headers, text, html, attachmentSizes, cost };
+}

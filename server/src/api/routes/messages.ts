@@ -1,0 +1,214 @@
+import { create as contentDisposition } from 'content-disposition';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { partBody } from '../../mime/decode.js';
+import { findPart } from '../../mime/find-part.js';
+import { compileQuery, QueryError } from '../../search/query.js';
+import type { MessageStore } from '../../store/message-store.js';
+import type { StoredMessage } from '../../store/types.js';
+import { badRequest, HttpError, notFound } from '../errors.js';
+import type { MessageViews } from '../message-view.js';
+import { DeletedSchema, DetailSchema, ErrorBody, IdParams, PageSchema, QueryString, SummarySchema } from '../schemas.js';
+import { toSummary } from '../serialize.js';
+import type { Waiters } from '../waiters.js';
+
+export interface MessageRoutesDeps {
+  store: MessageStore;
+  views: MessageViews;
+  waiters: Waiters;
+}
+
+function filterOf(query: string | undefined) {
+  try {
+    return compileQuery(query);
+  } catch (error) {
+    if (error instanceof QueryError) throw badRequest(`query: ${error.message}`);
+    throw error;
+  }
+}
+
+function messageOr404(store: MessageStore, id: string): StoredMessage {
+  const message = store.get(id);
+  if (!message) throw notFound(`No message with id ${id}`);
+  return message;
+}
+
+/** A name a browser can save under: no path, no control characters, not empty. */
+function safeFilename(filename: string | null, partId: string): string {
+  const base = (filename ?? '').split(/[/\\]/).pop()!.replace(/[\x00-\x1f\x7f]/g, '_').trim().slice(0, 200);
+  return base === '' || base === '.' || base === '..' ? `part-${partId}` : base;
+}
+
+const Binary = (description: string) => Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description });
+
+const errors = { 400: ErrorBody, 404: ErrorBody };
+
+export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fastify, { store, views, waiters }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/messages',
+    {
+      schema: {
+        summary: 'List messages, newest first',
+        tags: ['messages'],
+        querystring: Type.Object({
+          query: Type.Optional(QueryString),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+          offset: Type.Integer({ minimum: 0, default: 0 }),
+        }),
+        response: { 200: PageSchema, 400: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { query, limit, offset } = request.query;
+      const page = store.page(filterOf(query), offset, limit);
+      return { total: page.total, unread: page.unread, messages: page.messages.map(toSummary) };
+    },
+  );
+
+  app.get(
+    '/messages/wait',
+    {
+      schema: {
+        summary: 'Wait for a message matching a query',
+        description:
+          'Answers as soon as a matching message is stored, or at once when one received after `since` exists; 408 when the timeout passes first.',
+        tags: ['messages'],
+        querystring: Type.Object({
+          query: Type.Optional(QueryString),
+          timeout: Type.Number({ minimum: 0, maximum: 300, default: 30, description: 'Seconds' }),
+          since: Type.Optional(Type.String({ maxLength: 64, description: 'Only messages received after this id count' })),
+        }),
+        response: { 200: DetailSchema, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { query, timeout, since } = request.query;
+      const filter = filterOf(query);
+      if (since !== undefined) {
+        const cursor = store.get(since);
+        if (!cursor) throw notFound(`since: no message with id ${since}`);
+        const [first] = store.since(cursor.uid, filter);
+        if (first) return views.detail(first);
+      }
+      const abort = new AbortController();
+      reply.raw.on('close', () => abort.abort());
+      const message = await waiters.wait(filter, timeout * 1000, abort.signal);
+      if (message) return views.detail(message);
+      throw new HttpError(408, 'timeout', `No matching message arrived within ${timeout} s`);
+    },
+  );
+
+  app.get(
+    '/messages/:id',
+    {
+      schema: {
+        summary: 'One message: summary, headers, text, HTML, attachments, SMTP details',
+        tags: ['messages'],
+        params: IdParams,
+        response: { 200: DetailSchema, ...errors },
+      },
+    },
+    async (request) => views.detail(messageOr404(store, request.params.id)),
+  );
+
+  app.get(
+    '/messages/:id/raw',
+    {
+      schema: {
+        summary: 'The exact bytes received',
+        tags: ['messages'],
+        params: IdParams,
+        produces: ['message/rfc822'],
+        response: { 200: Binary('message/rfc822'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const message = messageOr404(store, request.params.id);
+      return reply.type('message/rfc822').send(message.raw);
+    },
+  );
+
+  app.get(
+    '/messages/:id/attachments/:partId',
+    {
+      schema: {
+        summary: 'An attachment, decoded',
+        tags: ['messages'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), partId: Type.String({ maxLength: 64 }) }),
+        response: { 200: Binary('The decoded content, with its own content type'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const message = messageOr404(store, request.params.id);
+      const { partId } = request.params;
+      const attachment = message.digest.attachments.find((a) => a.partId === partId);
+      const part = attachment ? findPart(message.digest.root, partId) : null;
+      if (!attachment || !part) throw notFound(`Message ${message.id} has no attachment ${partId}`);
+      return reply
+        .type(attachment.contentType)
+        .header('content-disposition', contentDisposition(safeFilename(attachment.filename, partId)))
+        .header('x-content-type-options', 'nosniff')
+        .send(partBody(message.raw, part));
+    },
+  );
+
+  app.patch(
+    '/messages/:id',
+    {
+      schema: {
+        summary: 'Mark a message read or unread',
+        tags: ['messages'],
+        params: IdParams,
+        body: Type.Object({ read: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: SummarySchema, ...errors },
+      },
+    },
+    async (request) => {
+      const message = store.setRead(request.params.id, request.body.read);
+      if (!message) throw notFound(`No message with id ${request.params.id}`);
+      return toSummary(message);
+    },
+  );
+
+  app.delete(
+    '/messages/:id',
+    {
+      schema: {
+        summary: 'Delete one message',
+        tags: ['messages'],
+        params: IdParams,
+        response: { 200: DeletedSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const deleted = store.delete([request.params.id]);
+      if (deleted.length === 0) throw notFound(`No message with id ${request.params.id}`);
+      return { deleted: 1 };
+    },
+  );
+
+  app.delete(
+    '/messages',
+    {
+      schema: {
+        summary: 'Delete all messages, or those matching a query',
+        tags: ['messages'],
+        querystring: Type.Object({ query: Type.Optional(QueryString) }),
+        response: { 200: DeletedSchema, 400: ErrorBody },
+      },
+    },
+    async (request) => {
+      const filter = filterOf(request.query.query);
+      if (filter === null) {
+        const deleted = store.size;
+        store.clear();
+        return { deleted };
+      }
+      const ids = store.page(filter, 0, Number.MAX_SAFE_INTEGER).messages.map((m) => m.id);
+      return { deleted: store.delete(ids).length };
+    },
+  );
+};

@@ -1,0 +1,23 @@
+import type { StoredMessage } from '../store/types.js';
+import { SEEN } from '../store/types.js';
+import type { MessageSummary } from './schemas.js';
+
+const SNIPPET_LENGTH = 200;
+
+export function toSummary(message: StoredMessage): MessageSummary {
+  const { digest } = message;
+  return {
+    id: message.id,
+    from: digest.from,
+    to: digest.to,
+    cc: digest.cc,
+    subject: digest.subject,
+    date: digest.date === null ? null : new Date(digest.date).toISOString(),
+    receivedAt: new Date(message.receivedAt).toISOString(),
+    size: message.raw.length,
+    read: message.flags.has(SEEN),
+    attachmentCount: digest.attachments.reduce((n, a) => (a.disposition === 'attachment' ? n + 1 : n), 0),
+    snippet: digest.bodyText.slice(0, SNIPPET_LENGTH),
+    envelope: message.envelope,
+  };
+}

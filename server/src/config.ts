@@ -1,0 +1,195 @@
+import { isIP } from 'node:net';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type TlsSetting = { selfSigned: true } | { certFile: string; keyFile: string } | null;
+
+export interface MailroomConfig {
+  listen: string;
+  smtpPort: number;
+  /** Implicit-TLS SMTP; null means off. */
+  smtpsPort: number | null;
+  httpPort: number;
+  maxMessages: number;
+  maxStoreBytes: number;
+  maxMessageSize: number;
+  tls: TlsSetting;
+  logLevel: LogLevel;
+}
+
+/** Raised for a bad setting; `flag` names the CLI flag so the message points at what to fix. */
+export class ConfigError extends Error {
+  constructor(
+    readonly flag: string,
+    message: string,
+  ) {
+    super(`${flag}: ${message}`);
+  }
+}
+
+const MiB = 1024 * 1024;
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+interface OptionSpec {
+  flag: string;
+  key: keyof RawSettings;
+  env: string;
+  arg: string;
+  help: string;
+}
+
+/** Every setting as text, the shape shared by flags and environment variables. */
+export interface RawSettings {
+  listen?: string;
+  smtpPort?: string;
+  smtpsPort?: string;
+  httpPort?: string;
+  maxMessages?: string;
+  maxStoreBytes?: string;
+  maxMessageSize?: string;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: '--listen', key: 'listen', env: 'MAILROOM_LISTEN', arg: 'ADDR', help: 'address every listener binds to (default 127.0.0.1)' },
+  { flag: '--smtp-port', key: 'smtpPort', env: 'MAILROOM_SMTP_PORT', arg: 'PORT', help: 'SMTP port, 0 picks a free one (default 1025)' },
+  { flag: '--smtps-port', key: 'smtpsPort', env: 'MAILROOM_SMTPS_PORT', arg: 'PORT', help: 'implicit-TLS SMTP port; needs TLS (default off)' },
+  { flag: '--http-port', key: 'httpPort', env: 'MAILROOM_HTTP_PORT', arg: 'PORT', help: 'HTTP API and web inbox port (default 8025)' },
+  { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
+  { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
+  { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
+  { flag: '--tls', key: 'tls', env: 'MAILROOM_TLS', arg: 'self-signed', help: 'generate a self-signed certificate at start' },
+  { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },
+  { flag: '--tls-key', key: 'tlsKey', env: 'MAILROOM_TLS_KEY', arg: 'FILE', help: 'PEM private key matching --tls-cert' },
+  { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
+];
+
+function parsePort(flag: string, text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new ConfigError(flag, `expected a port number from 0 to 65535, got "${text}"`);
+  }
+  return Number(text);
+}
+
+function parseCount(flag: string, text: string): number {
+  if (!/^\d{1,15}$/.test(text) || Number(text) < 1) {
+    throw new ConfigError(flag, `expected a whole number of at least 1, got "${text}"`);
+  }
+  return Number(text);
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: MiB,
+  mb: 1000 ** 2,
+  mib: MiB,
+  g: 1024 * MiB,
+  gb: 1000 ** 3,
+  gib: 1024 * MiB,
+};
+
+/** Sizes take a unit so that `512MiB` in a compose file means what it says. */
+export function parseSize(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new ConfigError(flag, `expected a size such as 1048576, 512KiB, 25MiB or 1GiB, got "${text}"`);
+  }
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) {
+    throw new ConfigError(flag, `expected a size of at least 1 byte, got "${text}"`);
+  }
+  return bytes;
+}
+
+function parseListen(text: string): string {
+  const hostname = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+  if (isIP(text) === 0 && !hostname.test(text)) {
+    throw new ConfigError('--listen', `expected an IP address or host name, got "${text}"`);
+  }
+  return text;
+}
+
+/**
+ * Turns text settings (flags win over environment) into a checked configuration.
+ * Every failure names the flag, because that is what the user typed or must type.
+ */
+export function resolveConfig(raw: RawSettings): MailroomConfig {
+  const tls = resolveTls(raw);
+  const config: MailroomConfig = {
+    listen: parseListen(raw.listen ?? '127.0.0.1'),
+    smtpPort: parsePort('--smtp-port', raw.smtpPort ?? '1025'),
+    smtpsPort: raw.smtpsPort === undefined ? null : parsePort('--smtps-port', raw.smtpsPort),
+    httpPort: parsePort('--http-port', raw.httpPort ?? '8025'),
+    maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
+    maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),
+    maxMessageSize: parseSize('--max-message-size', raw.maxMessageSize ?? '25MiB'),
+    tls,
+    logLevel: parseLogLevel(raw.logLevel ?? 'info'),
+  };
+  checkConsistency(config);
+  return config;
+}
+
+function parseLogLevel(text: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === text.toLowerCase());
+  if (!level) throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return level;
+}
+
+function resolveTls(raw: RawSettings): TlsSetting {
+  if (raw.tls !== undefined) {
+    if (raw.tls !== 'self-signed') throw new ConfigError('--tls', `the only value is "self-signed", got "${raw.tls}"`);
+    if (raw.tlsCert !== undefined || raw.tlsKey !== undefined) {
+      throw new ConfigError('--tls', 'use either --tls self-signed or --tls-cert with --tls-key, not both');
+    }
+    return { selfSigned: true };
+  }
+  if (raw.tlsCert === undefined && raw.tlsKey === undefined) return null;
+  if (raw.tlsCert === undefined) throw new ConfigError('--tls-cert', 'required when --tls-key is set');
+  if (raw.tlsKey === undefined) throw new ConfigError('--tls-key', 'required when --tls-cert is set');
+  return { certFile: raw.tlsCert, keyFile: raw.tlsKey };
+}
+
+/** Checks that hold between settings; exported so in-process starts get the same checks as the CLI. */
+export function checkConsistency(config: MailroomConfig): void {
+  if (config.smtpsPort !== null && config.tls === null) {
+    throw new ConfigError('--smtps-port', 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
+  }
+  if (config.maxMessageSize > config.maxStoreBytes) {
+    throw new ConfigError('--max-message-size', 'must not exceed --max-store-bytes, or an accepted message could not be kept');
+  }
+}
+
+/** Environment variables first, so flags given on the command line override them. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const settings: RawSettings = {};
+  for (const option of OPTIONS) {
+    const value = env[option.env];
+    if (value !== undefined && value !== '') settings[option.key] = value;
+  }
+  return settings;
+}
+
+export function helpText(version: string): string {
+  const width = Math.max(...OPTIONS.map((o) => `${o.flag} ${o.arg}`.length));
+  const lines = OPTIONS.map((o) => `  ${`${o.flag} ${o.arg}`.padEnd(width)}  ${o.help} [${o.env}]`);
+  return [
+    `mailroom ${version}: catch test mail over SMTP and inspect it over HTTP`,
+    '',
+    'Usage: mailroom [options]',
+    '',
+    'Options (each also read from the environment variable in brackets; flags win):',
+    ...lines,
+    `  ${'--help'.padEnd(width)}  show this help`,
+    `  ${'--version'.padEnd(width)}  print the version`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,280 @@
+import libmime from 'libmime';
+import { decodeWords, firstHeader, parseHeaderFields, type HeaderField } from './headers.js';
+
+/**
+ * One MIME entity inside a raw message, located by byte offsets so that any
+ * consumer (API, IMAP BODY[section], downloads) can slice instead of re-serialising.
+ */
+export interface MimePart {
+  /**
+   * IMAP section number (RFC 3501 §6.4.5). A multipart container has no number
+   * of its own: at the top it is '', inside a message/rfc822 part it repeats
+   * that part's number, so that its children read `2.1`, `2.2`.
+   */
+  section: string;
+  headerStart: number;
+  /** Start of the body; the header block (with its blank line, when present) is [headerStart, bodyStart). */
+  bodyStart: number;
+  bodyEnd: number;
+  /** Lower-case media type and subtype. */
+  type: string;
+  subtype: string;
+  /** Parameters with lower-case names, RFC 2231 continuations joined and decoded. */
+  params: Record<string, string>;
+  encoding: string;
+  disposition: string | null;
+  dispositionParams: Record<string, string>;
+  filename: string | null;
+  contentId: string | null;
+  children: MimePart[];
+  /** The encapsulated message of a message/rfc822 part. */
+  message: MimePart | null;
+}
+
+export interface MessageIndex {
+  root: MimePart;
+  /** The top-level header, parsed once here so nobody parses it again. */
+  headers: HeaderField[];
+  /** True when the depth or part-count cap cut the tree short; the rest is body of the last part. */
+  truncated: boolean;
+}
+
+/** The same caps Dovecot's message parser applies, so both servers agree on where a tree stops. */
+export const MAX_MIME_DEPTH = 100;
+export const MAX_MIME_PARTS = 10_000;
+/** RFC 2046 §5.1.1 limits boundaries to 70 characters; longer lines are never delimiters worth reading. */
+const MAX_DELIMITER_LINE = 1000;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const DASH = 0x2d;
+const NL_DASHES = Buffer.from('\n--');
+
+interface Frame {
+  part: MimePart;
+  boundary: string;
+  /** Depth of `part` in the `open` stack. */
+  openIndex: number;
+  children: number;
+  /** A boundary shadowed by this one (broken mail reusing an outer boundary); restored on pop. */
+  shadowed: Frame | undefined;
+}
+
+function parseParams(value: string): { value: string; params: Record<string, string> } {
+  const parsed = libmime.parseHeaderValue(value);
+  const decoded = new Set<string>((parsed as { decodedParams?: string[] }).decodedParams ?? []);
+  const params: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(parsed.params)) {
+    const text = String(raw);
+    params[key.toLowerCase()] = decoded.has(key) ? text : decodeWords(text);
+  }
+  return { value: parsed.value.trim().toLowerCase(), params };
+}
+
+function contentIdOf(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const id = value.trim().replace(/^<(.*)>$/s, '$1').trim();
+  return id === '' ? null : id;
+}
+
+/**
+ * Indexes a raw message into its MIME tree in one pass over the bytes.
+ *
+ * Delimiter lines are found with a native search for "\n--" and matched against
+ * every active boundary through a map, so nesting costs nothing per byte and the
+ * whole pass is linear in the message size. Any delimiter of an enclosing
+ * multipart also ends the parts inside it (RFC 2046 §5.1.2), which is how a
+ * missing close-delimiter is repaired.
+ */
+export function indexMessage(raw: Buffer): MessageIndex {
+  return new Indexer(raw).run();
+}
+
+class Indexer {
+  private readonly open: MimePart[] = [];
+  private readonly frames: Frame[] = [];
+  private readonly active = new Map<string, Frame>();
+  private parts = 0;
+  private truncated = false;
+  private pos = 0;
+
+  constructor(private readonly raw: Buffer) {}
+
+  run(): MessageIndex {
+    const { part: root, headers } = this.openEntity(0, '1', '', 'text/plain');
+    while (this.active.size > 0) {
+      const lineStart = this.nextCandidate();
+      if (lineStart < 0) break;
+      this.readCandidate(lineStart);
+    }
+    for (const part of this.open) part.bodyEnd = Math.max(part.bodyStart, this.raw.length);
+    return { root, headers, truncated: this.truncated };
+  }
+
+  /** Start of the next line beginning with "--" at or after pos (pos is always a line start). */
+  private nextCandidate(): number {
+    const { raw, pos } = this;
+    if (raw[pos] === DASH && raw[pos + 1] === DASH) return pos;
+    const found = raw.indexOf(NL_DASHES, pos);
+    return found < 0 ? -1 : found + 1;
+  }
+
+  private lineEnd(lineStart: number): { end: number; next: number } {
+    const lf = this.raw.indexOf(LF, lineStart);
+    if (lf < 0) return { end: this.raw.length, next: this.raw.length };
+    return { end: lf > lineStart && this.raw[lf - 1] === CR ? lf - 1 : lf, next: lf + 1 };
+  }
+
+  /** Matches a "--..." line against the active boundaries. */
+  private delimiterAt(lineStart: number, end: number): { frame: Frame; close: boolean } | null {
+    if (end - lineStart > MAX_DELIMITER_LINE) return null;
+    let token = this.raw.toString('latin1', lineStart + 2, end);
+    // Transport padding after a delimiter is allowed (RFC 2046 §5.1.1).
+    token = token.replace(/[ \t]+$/, '');
+    const frame = this.active.get(token);
+    if (frame) return { frame, close: false };
+    if (token.endsWith('--')) {
+      const closing = this.active.get(token.slice(0, -2));
+      if (closing) return { frame: closing, close: true };
+    }
+    return null;
+  }
+
+  private readCandidate(lineStart: number): void {
+    const { end, next } = this.lineEnd(lineStart);
+    const match = this.delimiterAt(lineStart, end);
+    this.pos = next;
+    if (!match) return;
+    const { frame, close } = match;
+    // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+    let cut = lineStart;
+    if (cut > 0 && this.raw[cut - 1] === LF) cut -= cut > 1 && this.raw[cut - 2] === CR ? 2 : 1;
+    cut = Math.max(cut, frame.part.bodyStart);
+    while (this.open.length > frame.openIndex + 1) {
+      const part = this.open.pop()!;
+      part.bodyEnd = Math.max(part.bodyStart, cut);
+    }
+    while (this.frames[this.frames.length - 1] !== frame) this.popFrame();
+    if (close) {
+      this.popFrame();
+      return;
+    }
+    if (this.parts >= MAX_MIME_PARTS) {
+      this.truncated = true;
+      while (this.frames.length > 0) this.popFrame();
+      return;
+    }
+    frame.children += 1;
+    const section = frame.part.section === '' ? String(frame.children) : `${frame.part.section}.${frame.children}`;
+    const defaultType = frame.part.subtype === 'digest' ? 'message/rfc822' : 'text/plain';
+    frame.part.children.push(this.openEntity(next, section, section, defaultType).part);
+  }
+
+  private popFrame(): void {
+    const frame = this.frames.pop()!;
+    if (frame.shadowed) this.active.set(frame.boundary, frame.shadowed);
+    else this.active.delete(frame.boundary);
+  }
+
+  /**
+   * Reads an entity's header from `start` and registers what its body holds.
+   * `leafSection` is its number if it is not multipart, `multipartSection` if it is.
+   */
+  private openEntity(
+    start: number,
+    leafSection: string,
+    multipartSection: string,
+    defaultType: string,
+  ): { part: MimePart; headers: HeaderField[] } {
+    this.parts += 1;
+    const depth = this.open.length;
+    const headerEnd = this.scanHeader(start);
+    const headers = parseHeaderFields(this.raw.subarray(start, headerEnd.fieldsEnd));
+    const part = this.describe(headers, start, headerEnd.bodyStart, defaultType, leafSection);
+    this.open.push(part);
+    this.pos = headerEnd.bodyStart;
+
+    const boundary = part.params.boundary;
+    const nests = (part.type === 'multipart' && boundary !== undefined && boundary !== '') || isEncapsulated(part);
+    if (nests && (depth >= MAX_MIME_DEPTH || this.parts >= MAX_MIME_PARTS)) {
+      this.truncated = true;
+    } else if (part.type === 'multipart' && boundary) {
+      part.section = multipartSection;
+      const frame: Frame = {
+        part,
+        boundary,
+        openIndex: this.open.length - 1,
+        children: 0,
+        shadowed: this.active.get(boundary),
+      };
+      this.frames.push(frame);
+      this.active.set(boundary, frame);
+    } else if (nests) {
+      const inner = leafSection === '' ? '1' : `${leafSection}.1`;
+      part.message = this.openEntity(part.bodyStart, inner, leafSection, 'text/plain').part;
+    }
+    return { part, headers };
+  }
+
+  /**
+   * Finds where a header ends: at its blank line, or, in broken mail, at a
+   * delimiter of an enclosing multipart or the end of the data.
+   */
+  private scanHeader(start: number): { fieldsEnd: number; bodyStart: number } {
+    let lineStart = start;
+    while (lineStart < this.raw.length) {
+      const { end, next } = this.lineEnd(lineStart);
+      if (end === lineStart) return { fieldsEnd: lineStart, bodyStart: next };
+      if (this.raw[lineStart] === DASH && this.raw[lineStart + 1] === DASH && this.delimiterAt(lineStart, end)) {
+        return { fieldsEnd: lineStart, bodyStart: lineStart };
+      }
+      lineStart = next;
+    }
+    return { fieldsEnd: this.raw.length, bodyStart: this.raw.length };
+  }
+
+  private describe(
+    headers: HeaderField[],
+    headerStart: number,
+    bodyStart: number,
+    defaultType: string,
+    section: string,
+  ): MimePart {
+    const typeHeader = firstHeader(headers, 'content-type');
+    let { value: mediaType, params } = parseParams(typeHeader ?? defaultType);
+    let slash = mediaType.indexOf('/');
+    if (slash <= 0 || slash === mediaType.length - 1) {
+      // An unreadable Content-Type is read as the default, keeping its charset (RFC 2045 §5.2).
+      mediaType = defaultType;
+      slash = mediaType.indexOf('/');
+    }
+    const dispositionHeader = firstHeader(headers, 'content-disposition');
+    const disposition = dispositionHeader === undefined ? null : parseParams(dispositionHeader);
+    const filename = disposition?.params.filename ?? params.name ?? null;
+    return {
+      section,
+      headerStart,
+      bodyStart,
+      bodyEnd: bodyStart,
+      type: mediaType.slice(0, slash),
+      subtype: mediaType.slice(slash + 1),
+      params,
+      encoding: (firstHeader(headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase() || '7bit',
+      disposition: disposition?.value || null,
+      dispositionParams: disposition?.params ?? {},
+      filename: filename === null || filename === '' ? null : filename,
+      contentId: contentIdOf(firstHeader(headers, 'content-id')),
+      children: [],
+      message: null,
+    };
+  }
+}
+
+/** message/rfc822 is parsed into only when it is not transfer-encoded (RFC 2046 §5.2.1 allows only 7bit, 8bit, binary). */
+function isEncapsulated(part: MimePart): boolean {
+  return (
+    part.type === 'message' &&
+    (part.subtype === 'rfc822' || part.subtype === 'global') &&
+    (part.encoding === '7bit' || part.encoding === '8bit' || part.encoding === 'binary')
+  );
+}

@@ -1,0 +1,51 @@
+import type { MessageDigest } from '../mime/digest.js';
+
+/** \Seen is the read state; every protocol and the API share it through the store. */
+export const SEEN = '\\Seen';
+
+export interface SmtpDetails {
+  helo: string | null;
+  remoteAddress: string | null;
+  authUser: string | null;
+  tls: boolean;
+}
+
+export interface Envelope {
+  mailFrom: string;
+  rcptTo: string[];
+}
+
+/** What a capture hands to the store. */
+export interface IncomingMessage {
+  raw: Buffer;
+  envelope: Envelope;
+  smtp: SmtpDetails;
+  receivedAt?: number;
+}
+
+export interface StoredMessage {
+  readonly id: string;
+  /** Strictly increasing over the life of the store; IMAP UIDs and POP3 UIDLs derive from it. */
+  readonly uid: number;
+  /** The exact bytes received, after SMTP dot-unstuffing. */
+  readonly raw: Buffer;
+  readonly envelope: Envelope;
+  readonly smtp: SmtpDetails;
+  /** Epoch milliseconds. */
+  readonly receivedAt: number;
+  readonly digest: MessageDigest;
+  readonly flags: ReadonlySet<string>;
+}
+
+export interface StoreLimits {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+export interface StoreEvents {
+  new: [message: StoredMessage];
+  update: [message: StoredMessage];
+  /** Ids removed by a delete, an eviction or a protocol expunge, oldest first. */
+  delete: [ids: string[]];
+  clear: [];
+}
