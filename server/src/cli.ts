@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, OPTIONS, helpText, resolveConfig, settingsFromEnv, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
-import { startWithConfig } from './mailroom.js';
 import { version } from './paths.js';
 
 /** How long a shutdown may take before the process exits anyway. */
@@ -64,6 +63,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const logger = createLogger(config.logLevel);
   let mailroom;
   try {
+    // Loaded here so that --help and bad flags answer without loading the servers.
+    const { startWithConfig } = await import('./mailroom.js');
     mailroom = await startWithConfig(config, logger);
   } catch (error) {
     fail((error as Error).message, error instanceof ConfigError ? 2 : 1);

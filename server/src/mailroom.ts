@@ -113,9 +113,12 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const io = attachLive(app.server, store);
 
   const close = async (): Promise<void> => {
-    await Promise.all(smtpServers.map((s) => closeSmtp(s.server)));
-    await io.close();
-    await app.close();
+    // Upgraded WebSocket connections are invisible to the HTTP server's
+    // connection tracking, so they are closed first; app.close() then ends
+    // every HTTP connection, long polls included, instead of waiting for them.
+    io.disconnectSockets(true);
+    io.engine.close();
+    await Promise.all([...smtpServers.map((s) => closeSmtp(s.server)), app.close()]);
   };
 
   try {

@@ -51,8 +51,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const forget = (ids: string[]): void => ids.forEach((id) => views.forget(id));
   const forgetAll = (): void => views.forgetAll();
   deps.store.events.on('delete', forget).on('clear', forgetAll);
-  app.addHook('onClose', async () => {
+  // preClose runs before connections are cut, so long polls get an answer rather than a reset.
+  app.addHook('preClose', async () => {
     waiters.close();
+  });
+  app.addHook('onClose', async () => {
     deps.store.events.off('delete', forget).off('clear', forgetAll);
   });
 

@@ -13,6 +13,7 @@ interface Waiter {
  */
 export class Waiters {
   private readonly pending = new Set<Waiter>();
+  private closedFlag = false;
   private readonly onNew = (message: StoredMessage): void => {
     for (const waiter of this.pending) {
       if (waiter.filter === null || waiter.filter(message)) waiter.settle(message);
@@ -23,8 +24,9 @@ export class Waiters {
     store.events.on('new', this.onNew);
   }
 
-  get size(): number {
-    return this.pending.size;
+  /** True once the server is shutting down; a null answer then means that, not a timeout. */
+  get closed(): boolean {
+    return this.closedFlag;
   }
 
   /** Resolves with the first matching message, or null on timeout or abort. */
@@ -48,6 +50,7 @@ export class Waiters {
   }
 
   close(): void {
+    this.closedFlag = true;
     this.store.events.off('new', this.onNew);
     for (const waiter of this.pending) waiter.settle(null);
   }

@@ -81,7 +81,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
           timeout: Type.Number({ minimum: 0, maximum: 300, default: 30, description: 'Seconds' }),
           since: Type.Optional(Type.String({ maxLength: 64, description: 'Only messages received after this id count' })),
         }),
-        response: { 200: DetailSchema, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody },
+        response: { 200: DetailSchema, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -97,6 +97,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       reply.raw.on('close', () => abort.abort());
       const message = await waiters.wait(filter, timeout * 1000, abort.signal);
       if (message) return views.detail(message);
+      if (waiters.closed) throw new HttpError(503, 'unavailable', 'Mailroom is shutting down');
       throw new HttpError(408, 'timeout', `No matching message arrived within ${timeout} s`);
     },
   );

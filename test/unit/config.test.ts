@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseSize, resolveConfig, settingsFromEnv } from '../../server/src/config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(resolveConfig({})).toStrictEqual({
+      listen: '127.0.0.1',
+      smtpPort: 1025,
+      smtpsPort: null,
+      httpPort: 8025,
+      maxMessages: 10000,
+      maxStoreBytes: 512 * 1024 * 1024,
+      maxMessageSize: 25 * 1024 * 1024,
+      tls: null,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    ['1048576', 1048576],
+    ['512KiB', 512 * 1024],
+    ['512kb', 512_000],
+    ['25MiB', 25 * 1024 * 1024],
+    ['1.5G', 1.5 * 1024 ** 3],
+    ['2 GB', 2e9],
+  ])('reads the size %s', (text, bytes) => {
+    expect(parseSize('--x', text)).toBe(bytes);
+  });
+
+  it.each(['', 'MiB', '-1', '0', '1e3', '12 parsecs'])('refuses the size %j', (text) => {
+    expect(() => parseSize('--max-store-bytes', text)).toThrow(ConfigError);
+  });
+
+  it('reads environment variables and ignores empty ones', () => {
+    expect(settingsFromEnv({ MAILROOM_SMTP_PORT: '2525', MAILROOM_LISTEN: '', OTHER: 'x' })).toStrictEqual({ smtpPort: '2525' });
+  });
+
+  it('accepts IPv6 and host names for --listen', () => {
+    expect(resolveConfig({ listen: '::' }).listen).toBe('::');
+    expect(resolveConfig({ listen: 'mailroom.local' }).listen).toBe('mailroom.local');
+    expect(() => resolveConfig({ listen: '-bad-' })).toThrow('--listen: expected an IP address or host name, got "-bad-"');
+  });
+
+  it('turns TLS settings into one choice', () => {
+    expect(resolveConfig({ tls: 'self-signed', smtpsPort: '465' })).toMatchObject({ tls: { selfSigned: true }, smtpsPort: 465 });
+    expect(resolveConfig({ tlsCert: 'c.pem', tlsKey: 'k.pem' }).tls).toStrictEqual({ certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(() => resolveConfig({ tls: 'self-signed', tlsCert: 'c.pem' })).toThrow('--tls: use either');
+  });
+});
