@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { digestMessage } from '../../server/src/mime/digest.js';
+import { digestMessage, searchText } from '../../server/src/mime/digest.js';
 import { findPart } from '../../server/src/mime/find-part.js';
 import { indexMessage, MAX_MIME_DEPTH, MAX_MIME_PARTS, type MimePart } from '../../server/src/mime/part-index.js';
 
@@ -79,7 +79,7 @@ epilogue
     expect(outline(raw, indexMessage(raw).root)).toStrictEqual([['', 'multipart/mixed', null], [['1', 'text/plain', 'one']], [['2', 'text/plain', 'two\r\n']]]);
     const never = crlf('Content-Type: multipart/mixed; boundary=zz\n\njust text\n');
     const { root } = indexMessage(never);
-    expect([root.children.length, digestMessage(never).bodyText]).toStrictEqual([0, '']);
+    expect([root.children.length, digestMessage(never).snippet]).toStrictEqual([0, '']);
   });
 
   it('reads bare LF mail, RFC 2231 and RFC 2047 filenames, and digests default to message/rfc822', () => {
@@ -121,6 +121,15 @@ epilogue
     expect(large / small).toBeLessThan(10);
   });
 
+  it('stays fast when no part has an empty line after its header', () => {
+    const raw = Buffer.from(`Content-Type: multipart/mixed; boundary=m\r\n\r\n${'--m\r\nContent-Type: text/plain\r\n'.repeat(20_000)}--m--\r\n`);
+    const started = performance.now();
+    const { root } = indexMessage(raw);
+    expect(root.children.length).toBe(MAX_MIME_PARTS - 1);
+    expect(root.children[0]!.bodyStart - root.children[0]!.headerStart).toBe('Content-Type: text/plain\r\n'.length);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('never throws on mutated or truncated mail', () => {
     const base = crlf(
       'From: a@b.c\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9\n--q\nContent-Type: message/rfc822\n\nSubject: in\n\nx\n--q--\n',
@@ -130,7 +139,8 @@ epilogue
         const raw = Buffer.from(base);
         for (const [at, byte] of edits) raw[at] = byte;
         const digest = digestMessage(raw.subarray(0, cut));
-        expect(typeof digest.bodyText).toBe('string');
+        expect(typeof digest.snippet).toBe('string');
+        expect(typeof searchText(raw, digest.textPart)).toBe('string');
       }),
       { numRuns: 500 },
     );
@@ -170,7 +180,8 @@ PK
     ]);
     expect(digest.subject).toBe('にほんご');
     expect(digest.date).toBe(Date.UTC(2026, 10, 24, 8));
-    expect(digest.bodyText).toBe('Café & crème');
+    expect(digest.snippet).toBe('Café & crème');
+    expect(searchText(raw, digest.textPart)).toBe('Café & crème');
     expect(digest.attachments.map((a) => [a.partId, a.contentType, a.disposition, a.filename])).toStrictEqual([
       ['2', 'image/png', 'inline', null],
       ['3', 'application/zip', 'attachment', 'a.zip'],
@@ -180,7 +191,8 @@ PK
   it('strips hostile HTML for the snippet in linear time', () => {
     const hostile = `Content-Type: text/html\r\n\r\n${'<script'.repeat(30_000)}${'<'.repeat(100_000)}`;
     const started = performance.now();
-    expect(digestMessage(Buffer.from(hostile)).bodyText).toBe('');
+    const raw = Buffer.from(hostile);
+    expect(searchText(raw, digestMessage(raw).textPart)).toBe('');
     expect(performance.now() - started).toBeLessThan(500);
   });
 });

@@ -3,6 +3,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { packageRoot } from '../paths.js';
+import { BodyTexts } from '../search/body-texts.js';
 import type { MessageStore } from '../store/message-store.js';
 import { installErrorHandlers } from './errors.js';
 import { MessageViews } from './message-view.js';
@@ -17,6 +18,8 @@ export interface AppDeps {
   listeners: () => ListenerStatus[];
   /** Memory budget for parsed message views. */
   viewCacheBytes?: number;
+  /** Characters of decoded body text kept for search. */
+  searchTextChars?: number;
 }
 
 /** The HTTP app, ready for `inject` or `listen`; it never listens by itself. */
@@ -46,22 +49,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  const views = new MessageViews(deps.viewCacheBytes ?? 64 * 1024 * 1024);
+  const views = new MessageViews(deps.store, deps.viewCacheBytes ?? 64 * 1024 * 1024);
   const waiters = new Waiters(deps.store);
-  const forget = (ids: string[]): void => ids.forEach((id) => views.forget(id));
-  const forgetAll = (): void => views.forgetAll();
-  deps.store.events.on('delete', forget).on('clear', forgetAll);
+  const texts = new BodyTexts(deps.store, deps.searchTextChars ?? 32 * 1024 * 1024);
   // preClose runs before connections are cut, so long polls get an answer rather than a reset.
   app.addHook('preClose', async () => {
     waiters.close();
   });
   app.addHook('onClose', async () => {
-    deps.store.events.off('delete', forget).off('clear', forgetAll);
+    texts.close();
+    views.close();
   });
 
   await app.register(
     async (api) => {
-      await api.register(messageRoutes, { store: deps.store, views, waiters });
+      await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
       await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
     },
     { prefix: '/api' },

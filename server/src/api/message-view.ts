@@ -2,6 +2,7 @@ import { simpleParser } from 'mailparser';
 import { partBody } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
+import type { MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
 import { toSummary } from './serialize.js';
 import type { MessageDetail } from './schemas.js';
@@ -22,8 +23,22 @@ interface View {
 export class MessageViews {
   private readonly cache = new Map<string, View>();
   private cached = 0;
+  private readonly onDelete = (ids: string[]): void => ids.forEach((id) => this.forget(id));
+  private readonly onClear = (): void => {
+    this.cache.clear();
+    this.cached = 0;
+  };
 
-  constructor(private readonly budgetBytes: number) {}
+  constructor(
+    private readonly store: MessageStore,
+    private readonly budgetBytes: number,
+  ) {
+    store.events.on('delete', this.onDelete).on('clear', this.onClear);
+  }
+
+  close(): void {
+    this.store.events.off('delete', this.onDelete).off('clear', this.onClear);
+  }
 
   async detail(message: StoredMessage): Promise<MessageDetail> {
     const view = await this.view(message);
@@ -44,17 +59,11 @@ export class MessageViews {
     };
   }
 
-  /** Drops a view, for messages that left the store. */
-  forget(id: string): void {
+  private forget(id: string): void {
     const view = this.cache.get(id);
     if (!view) return;
     this.cache.delete(id);
     this.cached -= view.cost;
-  }
-
-  forgetAll(): void {
-    this.cache.clear();
-    this.cached = 0;
   }
 
   private async view(message: StoredMessage): Promise<View> {

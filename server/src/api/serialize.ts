@@ -2,8 +2,6 @@ import type { StoredMessage } from '../store/types.js';
 import { SEEN } from '../store/types.js';
 import type { MessageSummary } from './schemas.js';
 
-const SNIPPET_LENGTH = 200;
-
 export function toSummary(message: StoredMessage): MessageSummary {
   const { digest } = message;
   return {
@@ -17,7 +15,7 @@ export function toSummary(message: StoredMessage): MessageSummary {
     size: message.raw.length,
     read: message.flags.has(SEEN),
     attachmentCount: digest.attachments.reduce((n, a) => (a.disposition === 'attachment' ? n + 1 : n), 0),
-    snippet: digest.bodyText.slice(0, SNIPPET_LENGTH),
+    snippet: digest.snippet,
     envelope: message.envelope,
   };
 }

@@ -1,6 +1,6 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { partText } from './decode.js';
-import { decodeWords, firstHeader, type HeaderField } from './headers.js';
+import { decodeWords, detach, firstHeader, type HeaderField } from './headers.js';
 import { indexMessage, type MimePart } from './part-index.js';
 
 export interface Address {
@@ -32,42 +32,57 @@ export interface MessageDigest {
   /** The Date header as epoch milliseconds; null when missing or unreadable. */
   date: number | null;
   messageId: string | null;
-  /** Decoded body text with white space collapsed, capped at BODY_TEXT_LIMIT characters. */
-  bodyText: string;
+  /** The start of the readable text, white space collapsed. */
+  snippet: string;
+  /** The part searches read text from: the first text/plain body, else the first text/html. */
+  textPart: MimePart | null;
   attachments: AttachmentInfo[];
   root: MimePart;
   truncated: boolean;
 }
 
-/** Enough text to search what people search for in test mail without doubling the store's memory. */
-export const BODY_TEXT_LIMIT = 64 * 1024;
-/** Text parts larger than this are decoded only in part for the digest. */
-const BODY_SCAN_BYTES = 4 * BODY_TEXT_LIMIT;
+export const SNIPPET_LENGTH = 200;
+const NO_ATTACHMENTS: AttachmentInfo[] = [];
+/**
+ * Encoded bytes read for a snippet: enough for 200 characters once white space
+ * goes, and for HTML once a head full of inline CSS goes too.
+ */
+const SNIPPET_SCAN_BYTES = { plain: 1024, html: 64 * 1024 };
+/** Encoded bytes read for search text, so a huge text part cannot stall a search. */
+const SEARCH_SCAN_BYTES = 256 * 1024;
 
 export function digestMessage(raw: Buffer): MessageDigest {
   const { root, headers, truncated } = indexMessage(raw);
   const bodies: MimePart[] = [];
-  const attachments: AttachmentInfo[] = [];
-  classify(root, bodies, attachments);
+  const found: AttachmentInfo[] = [];
+  classify(root, bodies, found);
+  const attachments = found.length > 0 ? found : NO_ATTACHMENTS;
+  const textPart = bodies.find((p) => p.subtype === 'plain') ?? bodies[0] ?? null;
   return {
     from: parseAddresses(firstHeader(headers, 'from'))[0] ?? null,
     to: allAddresses(headers, 'to'),
     cc: allAddresses(headers, 'cc'),
     bcc: allAddresses(headers, 'bcc'),
-    subject: decodeWords(firstHeader(headers, 'subject') ?? ''),
+    subject: detach(decodeWords(firstHeader(headers, 'subject') ?? '')),
     date: parseDate(firstHeader(headers, 'date')),
-    messageId: firstHeader(headers, 'message-id')?.replace(/^<(.*)>$/s, '$1') ?? null,
-    bodyText: bodyTextOf(raw, bodies),
+    messageId: messageIdOf(firstHeader(headers, 'message-id')),
+    snippet: snippetOf(raw, textPart),
+    textPart,
     attachments,
     root,
     truncated,
   };
 }
 
+/** Shared by every message without such addresses, so empty lists cost nothing per message. */
+const NO_ADDRESSES: Address[] = [];
+
 function allAddresses(headers: readonly HeaderField[], lowerName: string): Address[] {
-  const list: Address[] = [];
+  let list = NO_ADDRESSES;
   for (const field of headers) {
-    if (field.name.toLowerCase() === lowerName) list.push(...parseAddresses(field.value));
+    if (field.key !== lowerName) continue;
+    const found = parseAddresses(field.value);
+    if (found.length > 0) list = list === NO_ADDRESSES ? found : list.concat(found);
   }
   return list;
 }
@@ -75,9 +90,13 @@ function allAddresses(headers: readonly HeaderField[], lowerName: string): Addre
 export function parseAddresses(value: string | undefined): Address[] {
   if (!value) return [];
   return addressparser(value, { flatten: true }).map((entry) => ({
-    name: decodeWords(entry.name ?? ''),
-    address: entry.address ?? '',
+    name: detach(decodeWords(entry.name ?? '')),
+    address: detach(entry.address ?? ''),
   }));
+}
+
+function messageIdOf(value: string | undefined): string | null {
+  return value === undefined ? null : detach(value.replace(/^<(.*)>$/s, '$1'));
 }
 
 function parseDate(value: string | undefined): number | null {
@@ -122,13 +141,26 @@ function classify(part: MimePart, bodies: MimePart[], attachments: AttachmentInf
   });
 }
 
-function bodyTextOf(raw: Buffer, bodies: readonly MimePart[]): string {
-  const part = bodies.find((p) => p.subtype === 'plain') ?? bodies[0];
-  if (!part) return '';
-  const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + BODY_SCAN_BYTES) };
+/** Readable text of a body part, from at most `scanBytes` of its encoded body, white space collapsed. */
+function readableText(raw: Buffer, part: MimePart, scanBytes: number): string {
+  // Base64 is cut on a 4-character boundary; a cut quoted-printable escape only loses its last character.
+  const limit = part.encoding === 'base64' ? scanBytes - (scanBytes % 4) : scanBytes;
+  const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + limit) };
   let text = partText(raw, limited);
   if (part.subtype === 'html') text = htmlToPlain(text);
-  return text.replace(/\s+/g, ' ').trim().slice(0, BODY_TEXT_LIMIT);
+  return text.replace(/\s{2,}|[^\S ]/g, ' ').trim();
+}
+
+/** The text searches match free words against; callers cache it. */
+export function searchText(raw: Buffer, part: MimePart | null): string {
+  return part === null ? '' : readableText(raw, part, SEARCH_SCAN_BYTES);
+}
+
+function snippetOf(raw: Buffer, part: MimePart | null): string {
+  if (part === null) return '';
+  const snippet = readableText(raw, part, part.subtype === 'html' ? SNIPPET_SCAN_BYTES.html : SNIPPET_SCAN_BYTES.plain).slice(0, SNIPPET_LENGTH);
+  // A slice keeps its whole parent string alive; a copy keeps only the snippet in the store.
+  return Buffer.from(snippet, 'utf8').toString('utf8');
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };

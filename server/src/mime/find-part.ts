@@ -1,7 +1,7 @@
 import type { MimePart } from './part-index.js';
 
 /** The numbered parts of a message: a multipart's children, or the body alone as part 1. */
-function partsOf(entity: MimePart): MimePart[] {
+function partsOf(entity: MimePart): readonly MimePart[] {
   return entity.type === 'multipart' && entity.children.length > 0 ? entity.children : [entity];
 }
 

@@ -4,12 +4,13 @@ import libmime from 'libmime';
 export interface HeaderField {
   /** Name as written (case kept). */
   name: string;
+  /** Name in lower case, for lookups. */
+  key: string;
   /** Unfolded value with the leading white space removed; encoded words are left as they are. */
   value: string;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
+const LINE_BREAK = /\r?\n/;
 const SP = 0x20;
 const TAB = 0x09;
 
@@ -30,21 +31,15 @@ export function headerText(bytes: Buffer): string {
 export function parseHeaderFields(block: Buffer): HeaderField[] {
   const fields: HeaderField[] = [];
   let current: string | null = null;
-  let pos = 0;
-  while (pos < block.length) {
-    let eol = block.indexOf(LF, pos);
-    if (eol === -1) eol = block.length;
-    const lineEnd = eol > pos && block[eol - 1] === CR ? eol - 1 : eol;
-    const first = block[pos];
-    if (lineEnd > pos) {
-      if ((first === SP || first === TAB) && current !== null) {
-        current += headerText(block.subarray(pos, lineEnd));
-      } else {
-        if (current !== null) pushField(fields, current);
-        current = headerText(block.subarray(pos, lineEnd));
-      }
+  for (const line of headerText(block).split(LINE_BREAK)) {
+    if (line === '') continue;
+    const first = line.charCodeAt(0);
+    if ((first === SP || first === TAB) && current !== null) {
+      current += line;
+    } else {
+      if (current !== null) pushField(fields, current);
+      current = line;
     }
-    pos = eol + 1;
   }
   if (current !== null) pushField(fields, current);
   return fields;
@@ -55,15 +50,22 @@ function pushField(fields: HeaderField[], line: string): void {
   if (colon <= 0) return;
   const name = line.slice(0, colon).trim();
   if (name === '' || /[\s\x00-\x1f]/.test(name)) return;
-  fields.push({ name, value: line.slice(colon + 1).trim() });
+  fields.push({ name, key: name.toLowerCase(), value: line.slice(colon + 1).trim() });
 }
 
 /** The first field with this name (case-insensitive), as RFC 5322 readers take it. */
 export function firstHeader(fields: readonly HeaderField[], lowerName: string): string | undefined {
-  for (const field of fields) {
-    if (field.name.length === lowerName.length && field.name.toLowerCase() === lowerName) return field.value;
-  }
+  for (const field of fields) if (field.key === lowerName) return field.value;
   return undefined;
+}
+
+/**
+ * A copy of a string that shares no memory with the header it was cut from.
+ * V8 keeps a whole parent string alive for any slice of it, so values kept in
+ * the store are copied once, small.
+ */
+export function detach(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /** RFC 2047 encoded words to text; malformed words are left as they are. */

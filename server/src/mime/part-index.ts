@@ -1,5 +1,5 @@
 import libmime from 'libmime';
-import { decodeWords, firstHeader, parseHeaderFields, type HeaderField } from './headers.js';
+import { decodeWords, detach, firstHeader, parseHeaderFields, type HeaderField } from './headers.js';
 
 /**
  * One MIME entity inside a raw message, located by byte offsets so that any
@@ -26,7 +26,7 @@ export interface MimePart {
   dispositionParams: Record<string, string>;
   filename: string | null;
   contentId: string | null;
-  children: MimePart[];
+  children: readonly MimePart[];
   /** The encapsulated message of a message/rfc822 part. */
   message: MimePart | null;
 }
@@ -45,17 +45,57 @@ export const MAX_MIME_PARTS = 10_000;
 /** RFC 2046 §5.1.1 limits boundaries to 70 characters; longer lines are never delimiters worth reading. */
 const MAX_DELIMITER_LINE = 1000;
 
+/** How far from an entity's start its empty line is looked for before scanning further. */
+const HEADER_WINDOW = 16 * 1024;
+
+/**
+ * The first empty line in [start, end) (CRLF CRLF, LF LF, or a mix), as the end
+ * of the header fields and the start of the body; null when there is none.
+ */
+function blankLine(raw: Buffer, start: number, end: number): { fieldsEnd: number; bodyStart: number } | null {
+  if (start >= end) return null;
+  if (raw[start] === LF) return { fieldsEnd: start, bodyStart: start + 1 };
+  if (raw[start] === CR && raw[start + 1] === LF) return { fieldsEnd: start, bodyStart: start + 2 };
+  const view = raw.subarray(start, end);
+  const crlf = view.indexOf(LF_CRLF);
+  const lflf = view.subarray(0, crlf < 0 ? view.length : crlf + 1).indexOf(LF_LF);
+  if (lflf >= 0) return { fieldsEnd: start + lflf + 1, bodyStart: start + lflf + 2 };
+  if (crlf >= 0) return { fieldsEnd: start + crlf + 1, bodyStart: start + crlf + 3 };
+  return null;
+}
+
+/** Shared by every part without children or disposition parameters: most parts have neither. */
+const NO_PARTS: readonly MimePart[] = Object.freeze([]);
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * Media types, encodings and dispositions repeat across messages; one shared
+ * copy of each keeps the store's per-message memory down. Bounded so that
+ * hostile mail cannot grow it without end.
+ */
+const tokens = new Map<string, string>();
+const MAX_TOKENS = 1024;
+
+function token(text: string): string {
+  const shared = tokens.get(text);
+  if (shared !== undefined) return shared;
+  if (tokens.size < MAX_TOKENS) tokens.set(text, text);
+  return text;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
 const NL_DASHES = Buffer.from('\n--');
+const LF_CRLF = Buffer.from('\n\r\n');
+const LF_LF = Buffer.from('\n\n');
 
 interface Frame {
   part: MimePart;
+  children: MimePart[];
   boundary: string;
   /** Depth of `part` in the `open` stack. */
   openIndex: number;
-  children: number;
   /** A boundary shadowed by this one (broken mail reusing an outer boundary); restored on pop. */
   shadowed: Frame | undefined;
 }
@@ -66,7 +106,7 @@ function parseParams(value: string): { value: string; params: Record<string, str
   const params: Record<string, string> = {};
   for (const [key, raw] of Object.entries(parsed.params)) {
     const text = String(raw);
-    params[key.toLowerCase()] = decoded.has(key) ? text : decodeWords(text);
+    params[key.toLowerCase()] = detach(decoded.has(key) ? text : decodeWords(text));
   }
   return { value: parsed.value.trim().toLowerCase(), params };
 }
@@ -74,7 +114,7 @@ function parseParams(value: string): { value: string; params: Record<string, str
 function contentIdOf(value: string | undefined): string | null {
   if (value === undefined) return null;
   const id = value.trim().replace(/^<(.*)>$/s, '$1').trim();
-  return id === '' ? null : id;
+  return id === '' ? null : detach(id);
 }
 
 /**
@@ -115,7 +155,12 @@ class Indexer {
   private nextCandidate(): number {
     const { raw, pos } = this;
     if (raw[pos] === DASH && raw[pos + 1] === DASH) return pos;
-    const found = raw.indexOf(NL_DASHES, pos);
+    return this.nextDashLine(pos);
+  }
+
+  /** Start of the first line after `pos` that begins with "--", or -1. */
+  private nextDashLine(pos: number): number {
+    const found = this.raw.indexOf(NL_DASHES, pos);
     return found < 0 ? -1 : found + 1;
   }
 
@@ -164,10 +209,10 @@ class Indexer {
       while (this.frames.length > 0) this.popFrame();
       return;
     }
-    frame.children += 1;
-    const section = frame.part.section === '' ? String(frame.children) : `${frame.part.section}.${frame.children}`;
+    const number = frame.children.length + 1;
+    const section = frame.part.section === '' ? String(number) : `${frame.part.section}.${number}`;
     const defaultType = frame.part.subtype === 'digest' ? 'message/rfc822' : 'text/plain';
-    frame.part.children.push(this.openEntity(next, section, section, defaultType).part);
+    frame.children.push(this.openEntity(next, section, section, defaultType).part);
   }
 
   private popFrame(): void {
@@ -200,11 +245,13 @@ class Indexer {
       this.truncated = true;
     } else if (part.type === 'multipart' && boundary) {
       part.section = multipartSection;
+      const children: MimePart[] = [];
+      part.children = children;
       const frame: Frame = {
         part,
+        children,
         boundary,
         openIndex: this.open.length - 1,
-        children: 0,
         shadowed: this.active.get(boundary),
       };
       this.frames.push(frame);
@@ -221,16 +268,30 @@ class Indexer {
    * delimiter of an enclosing multipart or the end of the data.
    */
   private scanHeader(start: number): { fieldsEnd: number; bodyStart: number } {
-    let lineStart = start;
-    while (lineStart < this.raw.length) {
-      const { end, next } = this.lineEnd(lineStart);
-      if (end === lineStart) return { fieldsEnd: lineStart, bodyStart: next };
-      if (this.raw[lineStart] === DASH && this.raw[lineStart + 1] === DASH && this.delimiterAt(lineStart, end)) {
-        return { fieldsEnd: lineStart, bodyStart: lineStart };
-      }
-      lineStart = next;
+    const { raw } = this;
+    // Headers are small: look for their end near the start first, so that a
+    // large body is not scanned here and then again for delimiters.
+    const near = blankLine(raw, start, Math.min(raw.length, start + HEADER_WINDOW));
+    if (near !== null) {
+      const delimiter = this.delimiterBefore(start, near.fieldsEnd);
+      return delimiter < 0 ? near : { fieldsEnd: delimiter, bodyStart: delimiter };
     }
-    return { fieldsEnd: this.raw.length, bodyStart: this.raw.length };
+    // A header can only run to the next delimiter of an enclosing multipart.
+    const limit = this.delimiterBefore(start, raw.length);
+    const end = limit < 0 ? raw.length : limit;
+    return blankLine(raw, start, end) ?? { fieldsEnd: end, bodyStart: end };
+  }
+
+  /** The first delimiter line of an active boundary in [from, to), or -1. */
+  private delimiterBefore(from: number, to: number): number {
+    if (this.active.size === 0) return -1;
+    const { raw } = this;
+    let lineStart = raw[from] === DASH && raw[from + 1] === DASH ? from : this.nextDashLine(from);
+    while (lineStart >= 0 && lineStart < to) {
+      if (this.delimiterAt(lineStart, this.lineEnd(lineStart).end)) return lineStart;
+      lineStart = this.nextDashLine(lineStart);
+    }
+    return -1;
   }
 
   private describe(
@@ -256,15 +317,15 @@ class Indexer {
       headerStart,
       bodyStart,
       bodyEnd: bodyStart,
-      type: mediaType.slice(0, slash),
-      subtype: mediaType.slice(slash + 1),
+      type: token(mediaType.slice(0, slash)),
+      subtype: token(mediaType.slice(slash + 1)),
       params,
-      encoding: (firstHeader(headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase() || '7bit',
-      disposition: disposition?.value || null,
-      dispositionParams: disposition?.params ?? {},
+      encoding: token((firstHeader(headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase() || '7bit'),
+      disposition: disposition?.value ? token(disposition.value) : null,
+      dispositionParams: disposition?.params ?? NO_PARAMS,
       filename: filename === null || filename === '' ? null : filename,
       contentId: contentIdOf(firstHeader(headers, 'content-id')),
-      children: [],
+      children: NO_PARTS,
       message: null,
     };
   }

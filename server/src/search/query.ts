@@ -11,6 +11,9 @@ const MAX_TERMS = 64;
 
 type Matcher = (message: StoredMessage) => boolean;
 
+/** Where free words find a message's body text. */
+export type TextSource = (message: StoredMessage) => string;
+
 interface Term {
   negated: boolean;
   key: string | null;
@@ -78,13 +81,13 @@ function parseDay(key: string, value: string): number {
   return time;
 }
 
-function termMatcher(term: Term): Matcher {
+function termMatcher(term: Term, bodyText: TextSource): Matcher {
   const { key, value } = term;
   const re = new RegExp(escapeRegExp(value), 'i');
   switch (key) {
     case null:
       return (m) =>
-        re.test(m.digest.subject) || fromMatches(re, m) || toMatches(re, m) || re.test(m.digest.bodyText);
+        re.test(m.digest.subject) || fromMatches(re, m) || toMatches(re, m) || re.test(bodyText(m));
     case 'from':
       return (m) => fromMatches(re, m);
     case 'to':
@@ -114,19 +117,19 @@ function termMatcher(term: Term): Matcher {
     }
     default: {
       // An unknown prefix is most likely text that happens to contain a colon (a URL, a time).
-      return termMatcher({ negated: false, key: null, value: `${key}:${value}` });
+      return termMatcher({ negated: false, key: null, value: `${key}:${value}` }, bodyText);
     }
   }
 }
 
 /** Compiles a query into a filter; an empty query gives null (everything). */
-export function compileQuery(query: string | undefined): MessageFilter | null {
+export function compileQuery(query: string | undefined, bodyText: TextSource): MessageFilter | null {
   if (query === undefined || query.trim() === '') return null;
   if (query.length > MAX_QUERY_LENGTH) throw new QueryError(`query is longer than ${MAX_QUERY_LENGTH} characters`);
   const terms = tokenize(query);
   if (terms.length > MAX_TERMS) throw new QueryError(`query has more than ${MAX_TERMS} terms`);
   const matchers = terms.map((term) => {
-    const match = termMatcher(term);
+    const match = termMatcher(term, bodyText);
     return term.negated ? (m: StoredMessage) => !match(m) : match;
   });
   if (matchers.length === 0) return null;

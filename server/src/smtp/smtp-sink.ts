@@ -12,6 +12,17 @@ export interface SmtpSinkOptions {
   secure: boolean;
 }
 
+/**
+ * The message in a buffer of its own. Buffer.concat would take small messages
+ * from Node's shared 8 KiB pool, and a stored slice keeps the whole slab alive.
+ */
+function exactCopy(chunks: readonly Buffer[], length: number): Buffer {
+  const raw = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(raw, offset);
+  return raw;
+}
+
 /** An error smtp-server turns into a reply with this code. */
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
@@ -67,7 +78,7 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       }
       try {
         const message = store.add({
-          raw: Buffer.concat(chunks, length),
+          raw: exactCopy(chunks, length),
           envelope: {
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             rcptTo: session.envelope.rcptTo.map((rcpt) => rcpt.address),

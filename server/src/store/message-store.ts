@@ -10,8 +10,11 @@ export class StoreCapacityError extends Error {
   }
 }
 
+/** Shared by every message without flags; a message gets a set of its own on its first change. */
+const NO_FLAGS: ReadonlySet<string> = new Set();
+
 interface Entry extends StoredMessage {
-  flags: Set<string>;
+  flags: ReadonlySet<string>;
   /** Index in `slots`; kept current by compaction. */
   slot: number;
 }
@@ -76,7 +79,7 @@ export class MessageStore {
       smtp: incoming.smtp,
       receivedAt: incoming.receivedAt ?? Date.now(),
       digest: digestMessage(raw),
-      flags: new Set(),
+      flags: NO_FLAGS,
       slot: this.slots.length,
     };
     this.slots.push(entry);
@@ -146,17 +149,13 @@ export class MessageStore {
   updateFlags(id: string, add: readonly string[], remove: readonly string[]): StoredMessage | undefined {
     const entry = this.byId.get(id);
     if (!entry) return undefined;
+    const flags = new Set(entry.flags);
+    for (const flag of add) flags.add(flag);
+    for (const flag of remove) flags.delete(flag);
+    if (flags.size === entry.flags.size && [...flags].every((flag) => entry.flags.has(flag))) return entry;
     const wasRead = entry.flags.has(SEEN);
-    let changed = false;
-    for (const flag of add) {
-      if (!entry.flags.has(flag)) {
-        entry.flags.add(flag);
-        changed = true;
-      }
-    }
-    for (const flag of remove) changed = entry.flags.delete(flag) || changed;
-    if (!changed) return entry;
-    const isRead = entry.flags.has(SEEN);
+    entry.flags = flags;
+    const isRead = flags.has(SEEN);
     if (wasRead !== isRead) this.unreadCount += isRead ? -1 : 1;
     this.events.emit('update', entry);
     return entry;

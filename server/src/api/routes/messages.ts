@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { partBody } from '../../mime/decode.js';
 import { findPart } from '../../mime/find-part.js';
+import type { BodyTexts } from '../../search/body-texts.js';
 import { compileQuery, QueryError } from '../../search/query.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
@@ -15,13 +16,14 @@ import type { Waiters } from '../waiters.js';
 
 export interface MessageRoutesDeps {
   store: MessageStore;
+  texts: BodyTexts;
   views: MessageViews;
   waiters: Waiters;
 }
 
-function filterOf(query: string | undefined) {
+function filterOf(query: string | undefined, texts: BodyTexts) {
   try {
-    return compileQuery(query);
+    return compileQuery(query, (message) => texts.get(message));
   } catch (error) {
     if (error instanceof QueryError) throw badRequest(`query: ${error.message}`);
     throw error;
@@ -44,7 +46,7 @@ const Binary = (description: string) => Type.Unsafe<Buffer>({ type: 'string', fo
 
 const errors = { 400: ErrorBody, 404: ErrorBody };
 
-export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fastify, { store, views, waiters }) => {
+export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fastify, { store, texts, views, waiters }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -63,7 +65,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
     },
     async (request) => {
       const { query, limit, offset } = request.query;
-      const page = store.page(filterOf(query), offset, limit);
+      const page = store.page(filterOf(query, texts), offset, limit);
       return { total: page.total, unread: page.unread, messages: page.messages.map(toSummary) };
     },
   );
@@ -86,7 +88,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
     },
     async (request, reply) => {
       const { query, timeout, since } = request.query;
-      const filter = filterOf(query);
+      const filter = filterOf(query, texts);
       if (since !== undefined) {
         const cursor = store.get(since);
         if (!cursor) throw notFound(`since: no message with id ${since}`);
@@ -202,7 +204,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       },
     },
     async (request) => {
-      const filter = filterOf(request.query.query);
+      const filter = filterOf(request.query.query, texts);
       if (filter === null) {
         const deleted = store.size;
         store.clear();

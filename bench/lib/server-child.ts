@@ -1,0 +1,46 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { startMailroom } from 'mailroom';
+import { CHILD_MAX_MESSAGES, type ChildMessage, type ChildRequest } from './child-protocol.js';
+
+/*
+ * Mailroom in a process of its own, so that its CPU time and memory are not
+ * mixed with the load generator's. Started by bench/lib/mailroom-child.ts
+ * with --expose-gc; it stops when the parent disconnects or dies.
+ */
+
+const send = (message: ChildMessage, then: () => void = () => undefined): void => {
+  process.send?.(message, then);
+};
+
+const failed = (message: string): void => send({ type: 'failed', message }, () => process.exit(1));
+
+/** Memory after full collections, with turns between so that finalizers and freed buffers settle. */
+async function collect(gc: () => void): Promise<NodeJS.MemoryUsage> {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await nextTurn();
+  }
+  return process.memoryUsage();
+}
+
+async function main(gc: () => void): Promise<void> {
+  const mailroom = await startMailroom({
+    smtpPort: 0,
+    httpPort: 0,
+    logLevel: 'silent',
+    maxMessages: CHILD_MAX_MESSAGES,
+    maxStoreBytes: '4GiB',
+  });
+  process.on('message', (request: ChildRequest) => {
+    if (request.cmd === 'cpu') send({ type: 'cpu', id: request.id, cpu: process.cpuUsage() });
+    else void collect(gc).then((memory) => send({ type: 'gc', id: request.id, memory }));
+  });
+  process.once('disconnect', () => {
+    void mailroom.close().finally(() => process.exit(0));
+  });
+  send({ type: 'ready', ports: { smtp: mailroom.ports.smtp, http: mailroom.ports.http }, apiUrl: mailroom.apiUrl });
+}
+
+const gc = globalThis.gc;
+if (gc) main(gc).catch((error: unknown) => failed(error instanceof Error ? error.message : String(error)));
+else failed('the server child needs --expose-gc');

@@ -1,0 +1,192 @@
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { CHILD_MAX_MESSAGES } from './lib/child-protocol.js';
+import { machineBusyMs } from './lib/cpu-time.js';
+import { LiveWatcher } from './lib/live-watch.js';
+import { ensureMaildev, Maildev, MAILDEV_VERSION } from './lib/maildev.js';
+import { MailroomChild } from './lib/mailroom-child.js';
+import { makeMessages, type BenchMessage } from './lib/messages.js';
+import { renderReport, type LoadFigures, type MailroomFigures } from './lib/report.js';
+import { runLoad, type LoadResult } from './lib/smtp-load.js';
+import { percentile } from './lib/stats.js';
+
+/*
+ * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev]
+ * (or BENCH_MESSAGES, BENCH_CONNECTIONS, BENCH_WARMUP in the environment)
+ *
+ * Mailroom runs in a child process so its CPU and memory are its own; the
+ * same load then goes to MailDev for comparison. Prints one report.
+ */
+
+const MESSAGE_SIZE = 2048;
+const START_TIMEOUT_MS = 30_000;
+const REPLY_TIMEOUT_MS = 30_000;
+const EVENTS_TIMEOUT_MS = 30_000;
+
+interface Settings {
+  messages: number;
+  connections: number;
+  warmup: number;
+  maildev: boolean;
+}
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      'no-maildev': { type: 'boolean', default: false },
+    },
+  });
+  const count = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`--${name}: expected a whole number from ${min} to ${max}, got "${text}"`);
+    }
+    return value;
+  };
+  return {
+    messages: count('messages', values.messages ?? process.env.BENCH_MESSAGES, 5000, 1, CHILD_MAX_MESSAGES),
+    connections: count('connections', values.connections ?? process.env.BENCH_CONNECTIONS, 10, 1, 1000),
+    warmup: count('warmup', values.warmup ?? process.env.BENCH_WARMUP, 500, 0, CHILD_MAX_MESSAGES),
+    maildev: !values['no-maildev'],
+  };
+}
+
+/** What the benchmark needs from either server. */
+interface Target {
+  smtpPort: number;
+  cpuMs(): number | Promise<number>;
+  deleteAll(): Promise<void>;
+}
+
+/** Uncounted traffic first, so that the server's code is compiled and optimised before it is timed. */
+async function warmUp(target: Target, live: LiveWatcher, settings: Settings): Promise<void> {
+  const warm = makeMessages('warm', settings.warmup, MESSAGE_SIZE);
+  live.track(warm);
+  if (warm.length > 0) await load(target, warm, settings);
+  await live.waitForAll(EVENTS_TIMEOUT_MS);
+  await target.deleteAll();
+}
+
+/** The counted run: throughput, latencies and the CPU time of server and client. */
+async function timedRun(target: Target, live: LiveWatcher, label: string, settings: Settings): Promise<LoadFigures> {
+  const messages = makeMessages(label, settings.messages, MESSAGE_SIZE);
+  const seenAt = live.track(messages);
+  const serverBefore = await target.cpuMs();
+  const clientBefore = process.cpuUsage();
+  const machineBefore = machineBusyMs();
+  const startedAt = performance.now();
+  const result = await load(target, messages, settings);
+  // CPU is read once every event is out, so it includes building and sending them.
+  await live.waitForAll(EVENTS_TIMEOUT_MS);
+  const serverMs = (await target.cpuMs()) - serverBefore;
+  const client = process.cpuUsage(clientBefore);
+  const clientMs = (client.user + client.system) / 1000;
+  const otherMs = machineBusyMs() - machineBefore - serverMs - clientMs;
+  const elapsedMs = performance.now() - startedAt;
+  const replies = latencies(result.dotAt, result.queuedAt);
+  const events = latencies(result.dotAt, seenAt);
+  return {
+    messagesPerSecond: messages.length / (result.wallMs / 1000),
+    replyP50: percentile(replies, 50),
+    replyP99: percentile(replies, 99),
+    liveP50: percentile(events, 50),
+    liveP99: percentile(events, 99),
+    cpuMsPerMessage: serverMs / messages.length,
+    clientCpuMsPerMessage: clientMs / messages.length,
+    otherCpuShare: Math.max(0, otherMs) / (elapsedMs * cpus().length),
+    pipelined: result.pipelined,
+  };
+}
+
+function load(target: Target, messages: readonly BenchMessage[], settings: Settings): Promise<LoadResult> {
+  return runLoad({ host: '127.0.0.1', port: target.smtpPort, messages, connections: settings.connections, replyTimeoutMs: REPLY_TIMEOUT_MS });
+}
+
+function latencies(from: Float64Array, to: Float64Array): Float64Array {
+  return to.map((t, i) => t - from[i]!);
+}
+
+async function benchMailroom(settings: Settings): Promise<MailroomFigures> {
+  const server = await MailroomChild.start(START_TIMEOUT_MS);
+  try {
+    const live = await LiveWatcher.connect(server.apiUrl, 'message:new', START_TIMEOUT_MS);
+    try {
+      await warmUp(server, live, settings);
+      const idle = await server.memoryAfterGc();
+      const figures = await timedRun(server, live, 'mailroom', settings);
+      const info = await server.info();
+      if (info.messages !== settings.messages) {
+        throw new Error(`Mailroom holds ${info.messages} messages after the run, expected ${settings.messages}`);
+      }
+      const loaded = await server.memoryAfterGc();
+      await server.deleteAll();
+      const cleared = await server.memoryAfterGc();
+      return { ...figures, rawBytesPerMessage: info.storeBytes / info.messages, idle, loaded, cleared };
+    } finally {
+      live.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchMaildev(bin: string, settings: Settings): Promise<LoadFigures> {
+  const server = await Maildev.start(bin, START_TIMEOUT_MS);
+  try {
+    // Its web inbox gets the same live client, so both servers do the same work per message.
+    const live = await LiveWatcher.connect(server.webUrl, 'newMail', START_TIMEOUT_MS);
+    try {
+      await warmUp(server, live, settings);
+      return await timedRun(server, live, 'maildev', settings);
+    } finally {
+      live.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** MailDev's figures, or a clear reason why there are none; Mailroom's figures are reported either way. */
+async function compareWithMaildev(settings: Settings): Promise<LoadFigures | { skipped: string }> {
+  if (!settings.maildev) return { skipped: '--no-maildev given' };
+  const install = await ensureMaildev();
+  if ('error' in install) return { skipped: `MailDev ${MAILDEV_VERSION} could not be installed: ${install.error}` };
+  try {
+    return await benchMaildev(install.bin, settings);
+  } catch (error) {
+    // Installed but failing points at the benchmark itself, so the exit status says so.
+    process.exitCode = 1;
+    return { skipped: `the MailDev run failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  // Generous for MailDev on a slow machine, yet bounded: a hang ends the run.
+  const watchdog = setTimeout(() => {
+    process.stderr.write('bench: still running after the time limit, giving up\n');
+    process.exit(1);
+  }, 10 * 60_000 + settings.messages * 20);
+  watchdog.unref();
+
+  const mailroom = await benchMailroom(settings);
+  const maildev = await compareWithMaildev(settings);
+  process.stdout.write(`${renderReport({
+    messages: settings.messages,
+    connections: settings.connections,
+    warmup: settings.warmup,
+    mailroom,
+    maildev,
+    maildevVersion: MAILDEV_VERSION,
+  })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
