@@ -8,6 +8,7 @@ import type { MessageStore } from '../store/message-store.js';
 import { installErrorHandlers } from './errors.js';
 import { MessageViews } from './message-view.js';
 import { messageRoutes } from './routes/messages.js';
+import { partRoutes } from './routes/parts.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
 import { Waiters } from './waiters.js';
 
@@ -44,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       tags: [
         { name: 'messages', description: 'Captured messages' },
+        { name: 'parts', description: 'The MIME parts of a message, numbered as IMAP sections' },
         { name: 'system', description: 'Server state' },
       ],
     },
@@ -64,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
+      await api.register(partRoutes, { store: deps.store });
       await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
     },
     { prefix: '/api' },

@@ -86,6 +86,26 @@ export class MessageViews {
   }
 }
 
+/**
+ * Points cid: references (RFC 2392) at the parts they name, so a preview shows
+ * inline images from Mailroom itself, without any network access.
+ */
+function linkInlineParts(html: string, message: StoredMessage): string {
+  const byContentId = new Map<string, string>();
+  for (const a of message.digest.attachments) if (a.contentId !== null) byContentId.set(a.contentId.toLowerCase(), a.partId);
+  if (byContentId.size === 0) return html;
+  return html.replace(/cid:([^\s"'<>)]+)/gi, (whole, id: string) => {
+    let contentId = id;
+    try {
+      contentId = decodeURIComponent(id);
+    } catch {
+      // A malformed escape is matched as written.
+    }
+    const partId = byContentId.get(contentId.toLowerCase());
+    return partId === undefined ? whole : `/api/messages/${encodeURIComponent(message.id)}/parts/${partId}`;
+  });
+}
+
 async function buildView(message: StoredMessage): Promise<View> {
   const { raw, digest } = message;
   const parsed = await simpleParser(raw, {
@@ -103,7 +123,7 @@ async function buildView(message: StoredMessage): Promise<View> {
     return part ? partBody(raw, part).length : 0;
   });
   const text = parsed.text ?? null;
-  const html = typeof parsed.html === 'string' ? parsed.html : null;
+  const html = typeof parsed.html === 'string' ? linkInlineParts(parsed.html, message) : null;
   const cost = 2 * ((text?.length ?? 0) + (html?.length ?? 0)) + headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256);
   return { headers, text, html, attachmentSizes, cost };
 }

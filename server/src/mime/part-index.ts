@@ -195,9 +195,13 @@ class Indexer {
     let cut = lineStart;
     if (cut > 0 && this.raw[cut - 1] === LF) cut -= cut > 1 && this.raw[cut - 2] === CR ? 2 : 1;
     cut = Math.max(cut, frame.part.bodyStart);
+    // Innermost first: an entity whose header ran into the delimiter keeps its
+    // last line break, and the entities around it must reach as far.
+    let reach = cut;
     while (this.open.length > frame.openIndex + 1) {
       const part = this.open.pop()!;
-      part.bodyEnd = Math.max(part.bodyStart, cut);
+      reach = Math.max(reach, part.bodyStart);
+      part.bodyEnd = reach;
     }
     while (this.frames[this.frames.length - 1] !== frame) this.popFrame();
     if (close) {
@@ -331,11 +335,11 @@ class Indexer {
   }
 }
 
-/** message/rfc822 is parsed into only when it is not transfer-encoded (RFC 2046 §5.2.1 allows only 7bit, 8bit, binary). */
+/**
+ * A message/rfc822 part holds a message (RFC 2046 §5.2.1). It is parsed into
+ * even when transfer-encoded, against §5.2.1's rule, as Dovecot does: the
+ * encoded text then reads as a header without fields and an empty body.
+ */
 function isEncapsulated(part: MimePart): boolean {
-  return (
-    part.type === 'message' &&
-    (part.subtype === 'rfc822' || part.subtype === 'global') &&
-    (part.encoding === '7bit' || part.encoding === '8bit' || part.encoding === 'binary')
-  );
+  return part.type === 'message' && (part.subtype === 'rfc822' || part.subtype === 'global');
 }

@@ -9,6 +9,7 @@ import { compileQuery, QueryError } from '../../search/query.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
+import { safeFilename } from '../safe-filename.js';
 import type { MessageViews } from '../message-view.js';
 import { DeletedSchema, DetailSchema, ErrorBody, IdParams, PageSchema, QueryString, SummarySchema } from '../schemas.js';
 import { toSummary } from '../serialize.js';
@@ -34,12 +35,6 @@ function messageOr404(store: MessageStore, id: string): StoredMessage {
   const message = store.get(id);
   if (!message) throw notFound(`No message with id ${id}`);
   return message;
-}
-
-/** A name a browser can save under: no path, no control characters, not empty. */
-function safeFilename(filename: string | null, partId: string): string {
-  const base = (filename ?? '').split(/[/\\]/).pop()!.replace(/[\x00-\x1f\x7f]/g, '_').trim().slice(0, 200);
-  return base === '' || base === '.' || base === '..' ? `part-${partId}` : base;
 }
 
 const Binary = (description: string) => Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description });
@@ -152,7 +147,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       if (!attachment || !part) throw notFound(`Message ${message.id} has no attachment ${partId}`);
       return reply
         .type(attachment.contentType)
-        .header('content-disposition', contentDisposition(safeFilename(attachment.filename, partId)))
+        .header('content-disposition', contentDisposition(safeFilename(attachment.filename, `part-${partId}`)))
         .header('x-content-type-options', 'nosniff')
         .send(partBody(message.raw, part));
     },
