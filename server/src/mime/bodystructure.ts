@@ -1,4 +1,4 @@
-import { contentFields, rawHeaderFields, type ContentFields, type Param } from './content-fields.js';
+import { contentFields, noContentFields, rawHeaderFields, type ContentFields, type Param } from './content-fields.js';
 import { imapEnvelope } from './envelope.js';
 import { imapNString } from './imap-string.js';
 import type { MimePart } from './part-index.js';
@@ -14,20 +14,7 @@ import type { MimePart } from './part-index.js';
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** The fields of a part that has none: text/plain in us-ascii, 7bit (RFC 2045 §5.2). */
-const EMPTY_TEXT_FIELDS: ContentFields = {
-  type: null,
-  subtype: null,
-  params: [],
-  encoding: null,
-  id: null,
-  description: null,
-  md5: null,
-  disposition: null,
-  dispositionParams: [],
-  language: null,
-  location: null,
-};
+const EMPTY_TEXT_FIELDS: ContentFields = noContentFields();
 
 const NO_ENVELOPE = '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)';
 

@@ -259,9 +259,9 @@ export function rawHeaderFields(block: string): { name: string; value: string }[
   return fields;
 }
 
-/** The Content-* fields of a header block (a latin1 byte string). */
-export function contentFields(block: string): ContentFields {
-  const fields: ContentFields = {
+/** The fields of a part that has none: read as text/plain in us-ascii, 7bit (RFC 2045 §5.2). */
+export function noContentFields(): ContentFields {
+  return {
     type: null,
     subtype: null,
     params: [],
@@ -274,6 +274,11 @@ export function contentFields(block: string): ContentFields {
     language: null,
     location: null,
   };
+}
+
+/** The Content-* fields of a header block (a latin1 byte string). */
+export function contentFields(block: string): ContentFields {
+  const fields = noContentFields();
   for (const { name, value } of rawHeaderFields(block)) {
     if (name.length < 9 || name.slice(0, 8).toLowerCase() !== 'content-') continue;
     switch (name.slice(8).toLowerCase()) {

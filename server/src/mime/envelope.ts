@@ -211,7 +211,9 @@ export function imapEnvelope(raw: Buffer, headerStart: number, headerEnd: number
       lf = header.indexOf(LF, pos);
       contentEnd = lf < 0 ? end : raw[lf - 1] === CR ? lf - 1 : lf;
       pos = lf < 0 ? end : lf + 1;
-      value += `\n${header.toString('latin1', start, contentEnd)}`;
+      // Dovecot drops the line break before a continuation line made of a single
+      // blank. Only the address parser can tell (inside comments, quoted strings).
+      value += contentEnd - start === 1 ? String.fromCharCode(raw[start] as number) : `\n${header.toString('latin1', start, contentEnd)}`;
     }
 
     switch (field) {
