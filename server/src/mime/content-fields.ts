@@ -82,7 +82,10 @@ class Cursor {
 
   token(): string {
     const start = this.pos;
-    while (this.pos < this.text.length && TOKEN[this.text.charCodeAt(this.pos)]) this.pos += 1;
+    // Text decoded from UTF-8 holds code points past 255; like 8-bit bytes they are token characters.
+    for (let c = this.text.charCodeAt(this.pos); this.pos < this.text.length && (c > 255 || TOKEN[c]); ) {
+      c = this.text.charCodeAt(++this.pos);
+    }
     return this.text.slice(start, this.pos);
   }
 
@@ -187,6 +190,19 @@ function parseParams(cursor: Cursor): Param[] {
  * type becomes an empty type and subtype, with no parameters.
  */
 function parseContentType(fields: ContentFields, value: string): void {
+  const parsed = parseMediaType(value);
+  fields.type = parsed.type;
+  fields.subtype = parsed.subtype;
+  fields.params = parsed.params;
+}
+
+/**
+ * A Content-Type value: type "/" subtype, then parameters. A value that is
+ * one bare token is kept as the type with an empty subtype; anything else
+ * that does not read as a media type becomes an empty type and subtype, with
+ * no parameters.
+ */
+export function parseMediaType(value: string): { type: string; subtype: string; params: Param[] } {
   const cursor = new Cursor(value);
   cursor.skipSpace();
   const type = cursor.token();
@@ -197,23 +213,24 @@ function parseContentType(fields: ContentFields, value: string): void {
     cursor.skipSpace();
     const subtype = cursor.token();
     cursor.skipSpace();
-    if (subtype !== '' && (cursor.done || cursor.peek() === ';')) {
-      fields.type = type;
-      fields.subtype = subtype;
-      fields.params = parseParams(cursor);
-      return;
-    }
+    if (subtype !== '' && (cursor.done || cursor.peek() === ';')) return { type, subtype, params: parseParams(cursor) };
   }
-  fields.type = alone ? type : '';
-  fields.subtype = '';
+  return { type: alone ? type : '', subtype: '', params: [] };
+}
+
+/** A Content-Disposition value: the disposition token, then parameters (RFC 2183). */
+export function parseDispositionValue(value: string): { disposition: string; params: Param[] } {
+  const cursor = new Cursor(value);
+  cursor.skipSpace();
+  const disposition = cursor.token();
+  cursor.skipSpace();
+  return { disposition, params: parseParams(cursor) };
 }
 
 function parseDisposition(fields: ContentFields, value: string): void {
-  const cursor = new Cursor(value);
-  cursor.skipSpace();
-  fields.disposition = cursor.token();
-  cursor.skipSpace();
-  fields.dispositionParams = parseParams(cursor);
+  const parsed = parseDispositionValue(value);
+  fields.disposition = parsed.disposition;
+  fields.dispositionParams = parsed.params;
 }
 
 function parseLanguage(value: string): string[] | null {

@@ -33,6 +33,13 @@ const SP = 32;
 const TAB = 9;
 const COLON = 58;
 
+/**
+ * Dovecot reads a header line through an 8 KiB buffer; a line that does not
+ * fit is handed over in pieces, which shows in how blanks after the colon
+ * are skipped.
+ */
+const READ_BUFFER = 8192;
+
 /** A NUL in a header value is turned into U+FFFD (as UTF-8 bytes). */
 const NUL_REPLACEMENT = '\u00ef\u00bf\u00bd';
 
@@ -185,7 +192,7 @@ export function imapEnvelope(raw: Buffer, headerStart: number, headerEnd: number
       if (c === 0 && nul < 0) nul = i;
     }
     let field: Field | null = null;
-    if (colon >= 0) {
+    if (colon >= 0 && colon - lineStart < READ_BUFFER) {
       let nameEnd = colon;
       while (nameEnd > lineStart && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
       // Dovecot compares the name as a C string, so a NUL ends it
@@ -202,9 +209,17 @@ export function imapEnvelope(raw: Buffer, headerStart: number, headerEnd: number
       continue;
     }
 
-    let valueStart = (colon as number) + 1;
+    let valueStart = colon + 1;
     while (valueStart < contentEnd && (raw[valueStart] === SP || raw[valueStart] === TAB)) valueStart++;
     if (valueStart === contentEnd && contentEnd > colon + 1) valueStart = colon + 2;
+    if (lf < 0 ? end - lineStart >= READ_BUFFER : lf - lineStart >= READ_BUFFER - 1) {
+      // A first line longer than Dovecot's read buffer is cut at the last blank
+      // inside the buffer; when that blank is still in the run right after the
+      // colon, the blanks from the cut on stay in the value.
+      let cut = lineStart + READ_BUFFER - 1;
+      while (cut > colon && raw[cut] !== SP && raw[cut] !== TAB) cut--;
+      if (cut > colon && cut < valueStart) valueStart = cut === colon + 1 ? colon + 1 : colon + 2;
+    }
     let value = header.toString('latin1', valueStart, contentEnd);
     while (pos < end && (raw[pos] === SP || raw[pos] === TAB)) {
       const start = pos;

@@ -1,4 +1,5 @@
-import libmime from 'libmime';
+import { parseDispositionValue, parseMediaType, type Param } from './content-fields.js';
+import { decodeCharset } from './decode.js';
 import { decodeWords, detach, firstHeader, parseHeaderFields, type HeaderField } from './headers.js';
 
 /**
@@ -100,15 +101,29 @@ interface Frame {
   shadowed: Frame | undefined;
 }
 
-function parseParams(value: string): { value: string; params: Record<string, string> } {
-  const parsed = libmime.parseHeaderValue(value);
-  const decoded = new Set<string>((parsed as { decodedParams?: string[] }).decodedParams ?? []);
-  const params: Record<string, string> = {};
-  for (const [key, raw] of Object.entries(parsed.params)) {
-    const text = String(raw);
-    params[key.toLowerCase()] = detach(decoded.has(key) ? text : decodeWords(text));
+/** An RFC 2231 extended value, charset'language'percent-encoded, as text. */
+function decodeExtended(value: string): string {
+  const match = /^([^']*)'[^']*'(.*)$/s.exec(value);
+  if (!match) return value;
+  const bytes = Buffer.from(match[2]!.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  return decodeCharset(bytes, match[1] || 'us-ascii');
+}
+
+/**
+ * Parameters by lower-case name, as text: RFC 2231 continuations arrive
+ * joined, extended values are decoded and win over plain ones, and RFC 2047
+ * encoded words (which broken mailers put in file names) are decoded too.
+ */
+function decodeParams(params: readonly Param[]): Record<string, string> {
+  if (params.length === 0) return NO_PARAMS;
+  // No prototype, so a parameter named __proto__ is just a parameter.
+  const out = Object.create(null) as Record<string, string>;
+  for (const { name, value } of params) {
+    const key = name.toLowerCase();
+    if (key.endsWith('*')) out[key.slice(0, -1)] = detach(decodeExtended(value));
+    else if (!(key in out)) out[key] = detach(decodeWords(value));
   }
-  return { value: parsed.value.trim().toLowerCase(), params };
+  return out;
 }
 
 function contentIdOf(value: string | undefined): string | null {
@@ -306,27 +321,28 @@ class Indexer {
     section: string,
   ): MimePart {
     const typeHeader = firstHeader(headers, 'content-type');
-    let { value: mediaType, params } = parseParams(typeHeader ?? defaultType);
-    let slash = mediaType.indexOf('/');
-    if (slash <= 0 || slash === mediaType.length - 1) {
-      // An unreadable Content-Type is read as the default, keeping its charset (RFC 2045 §5.2).
-      mediaType = defaultType;
-      slash = mediaType.indexOf('/');
+    let mediaType = typeHeader === undefined ? null : parseMediaType(typeHeader);
+    if (mediaType === null || mediaType.type === '' || mediaType.subtype === '') {
+      // An unreadable Content-Type is read as the default (RFC 2045 §5.2).
+      const slash = defaultType.indexOf('/');
+      mediaType = { type: defaultType.slice(0, slash), subtype: defaultType.slice(slash + 1), params: [] };
     }
+    const params = decodeParams(mediaType.params);
     const dispositionHeader = firstHeader(headers, 'content-disposition');
-    const disposition = dispositionHeader === undefined ? null : parseParams(dispositionHeader);
-    const filename = disposition?.params.filename ?? params.name ?? null;
+    const disposition = dispositionHeader === undefined ? null : parseDispositionValue(dispositionHeader);
+    const dispositionParams = disposition === null ? NO_PARAMS : decodeParams(disposition.params);
+    const filename = dispositionParams.filename ?? params.name ?? null;
     return {
       section,
       headerStart,
       bodyStart,
       bodyEnd: bodyStart,
-      type: token(mediaType.slice(0, slash)),
-      subtype: token(mediaType.slice(slash + 1)),
+      type: token(mediaType.type.toLowerCase()),
+      subtype: token(mediaType.subtype.toLowerCase()),
       params,
       encoding: token((firstHeader(headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase() || '7bit'),
-      disposition: disposition?.value ? token(disposition.value) : null,
-      dispositionParams: disposition?.params ?? NO_PARAMS,
+      disposition: disposition?.disposition ? token(disposition.disposition.toLowerCase()) : null,
+      dispositionParams,
       filename: filename === null || filename === '' ? null : filename,
       contentId: contentIdOf(firstHeader(headers, 'content-id')),
       children: NO_PARTS,
