@@ -53,7 +53,7 @@ const BACKSLASH = 92;
 const RBRACKET = 93;
 
 /** A NUL inside a quoted string, comment or domain literal becomes U+FFFD (UTF-8 bytes). */
-const NUL_REPLACEMENT = '\u00ef\u00bf\u00bd';
+export const NUL_REPLACEMENT = '\u00ef\u00bf\u00bd';
 
 /**
  * RFC 5322 §3.2.3 atext, plus every 8-bit byte (RFC 6532 lets UTF-8 through,
@@ -115,8 +115,9 @@ class AddressParser {
   /**
    * A comment, nesting included (RFC 5322 §3.2.2). Its text without the
    * outer parentheses, quoted-pairs resolved and line breaks removed, replaces
-   * `comment`. An unterminated comment is an error but keeps what was
-   * collected so far, as Dovecot does.
+   * `comment`. An unterminated comment is an error, yet Dovecot keeps the
+   * text it had gathered up to the last line break, escape or NUL in it, and
+   * an addr-spec may still use that as its name.
    */
   private skipComment(): number {
     const s = this.s;

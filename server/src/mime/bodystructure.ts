@@ -1,6 +1,6 @@
 import { contentFields, noContentFields, rawHeaderFields, type ContentFields, type Param } from './content-fields.js';
 import { imapEnvelope } from './envelope.js';
-import { imapNString } from './imap-string.js';
+import { imapNString, imapNStringNoLf } from './imap-string.js';
 import type { MimePart } from './part-index.js';
 
 /**
@@ -40,7 +40,7 @@ function dispositionOf(fields: ContentFields): string {
 
 function extensionTail(fields: ContentFields): string {
   const language = fields.language === null ? 'NIL' : `(${fields.language.map(quote).join(' ')})`;
-  return ` ${dispositionOf(fields)} ${language} ${fields.location === null ? 'NIL' : quote(fields.location)}`;
+  return ` ${dispositionOf(fields)} ${language} ${imapNStringNoLf(fields.location)}`;
 }
 
 /** Octets as sent on the wire, where every bare LF goes out as CRLF, and the line count. */
@@ -111,7 +111,8 @@ class Writer {
     }
     const { size, lines } = measure(this.raw, part.bodyStart, part.bodyEnd);
     out += ` ${paramList(fields.params, text)}`;
-    out += ` ${fields.id === null ? 'NIL' : quote(fields.id)} ${fields.description === null ? 'NIL' : quote(fields.description)}`;
+    // Values taken from whole header fields lose any stray line break, as in Dovecot.
+    out += ` ${imapNStringNoLf(fields.id)} ${imapNStringNoLf(fields.description)}`;
     out += ` ${fields.encoding === null ? '"7bit"' : quote(fields.encoding)} ${size}`;
     if (text) out += ` ${lines}`;
     if (rfc822) {

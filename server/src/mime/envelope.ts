@@ -1,4 +1,4 @@
-import { parseAddressList, type MailAddress } from './address-list.js';
+import { NUL_REPLACEMENT, parseAddressList, type MailAddress } from './address-list.js';
 import { imapNString, imapNStringNoLf } from './imap-string.js';
 
 /**
@@ -40,8 +40,6 @@ const COLON = 58;
  */
 const READ_BUFFER = 8192;
 
-/** A NUL in a header value is turned into U+FFFD (as UTF-8 bytes). */
-const NUL_REPLACEMENT = '\u00ef\u00bf\u00bd';
 
 const enum Field {
   Date,
