@@ -158,8 +158,8 @@ function resolveTls(raw: RawSettings): TlsSetting {
   return { certFile: raw.tlsCert, keyFile: raw.tlsKey };
 }
 
-/** Checks that hold between settings; exported so in-process starts get the same checks as the CLI. */
-export function checkConsistency(config: MailroomConfig): void {
+/** Checks that hold between settings. */
+function checkConsistency(config: MailroomConfig): void {
   if (config.smtpsPort !== null && config.tls === null) {
     throw new ConfigError('--smtps-port', 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
   }

@@ -38,7 +38,7 @@ export interface Mailroom {
 }
 
 /** Options from code as the CLI's text settings, so both go through the same checks. */
-export function settingsFromOptions(options: MailroomOptions): RawSettings {
+function settingsFromOptions(options: MailroomOptions): RawSettings {
   const text = (value: number | string | undefined | null): string | undefined =>
     value === undefined || value === null ? undefined : String(value);
   const tls = options.tls;

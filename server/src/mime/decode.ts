@@ -3,7 +3,7 @@ import libqp from 'libqp';
 import type { MimePart } from './part-index.js';
 
 /** The body bytes of a part with its transfer encoding undone (RFC 2045 §6). */
-export function decodeTransfer(encoded: Buffer, encoding: string): Buffer {
+function decodeTransfer(encoded: Buffer, encoding: string): Buffer {
   switch (encoding) {
     case 'base64':
       // Characters outside the alphabet are ignored (RFC 2045 §6.8), padding included, so damaged or unpadded data still decodes.

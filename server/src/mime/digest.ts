@@ -41,7 +41,7 @@ export interface MessageDigest {
   truncated: boolean;
 }
 
-export const SNIPPET_LENGTH = 200;
+const SNIPPET_LENGTH = 200;
 const NO_ATTACHMENTS: AttachmentInfo[] = [];
 /**
  * Encoded bytes read for a snippet: enough for 200 characters once white space
@@ -87,7 +87,7 @@ function allAddresses(headers: readonly HeaderField[], lowerName: string): Addre
   return list;
 }
 
-export function parseAddresses(value: string | undefined): Address[] {
+function parseAddresses(value: string | undefined): Address[] {
   if (!value) return [];
   return addressparser(value, { flatten: true }).map((entry) => ({
     name: detach(decodeWords(entry.name ?? '')),

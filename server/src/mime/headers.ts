@@ -19,7 +19,7 @@ const TAB = 0x09;
  * broken mailers send Latin-1; read UTF-8 when it is valid and Latin-1 otherwise,
  * so no byte is ever lost to a replacement character.
  */
-export function headerText(bytes: Buffer): string {
+function headerText(bytes: Buffer): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
 }
 

@@ -6,7 +6,7 @@ import { SEEN, type StoredMessage } from '../store/types.js';
 export class QueryError extends Error {}
 
 /** Queries are typed by people and CI scripts; anything longer is a mistake or an attack. */
-export const MAX_QUERY_LENGTH = 4096;
+const MAX_QUERY_LENGTH = 4096;
 const MAX_TERMS = 64;
 
 type Matcher = (message: StoredMessage) => boolean;
