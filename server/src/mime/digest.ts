@@ -44,10 +44,10 @@ export interface MessageDigest {
 const SNIPPET_LENGTH = 200;
 const NO_ATTACHMENTS: AttachmentInfo[] = [];
 /**
- * Encoded bytes read for a snippet: enough for 200 characters once white space
- * goes, and for HTML once a head full of inline CSS goes too.
+ * Encoded bytes read for a snippet: first a little, then, when white space or
+ * an HTML head full of inline CSS left too little, enough for any sane mail.
  */
-const SNIPPET_SCAN_BYTES = { plain: 1024, html: 64 * 1024 };
+const SNIPPET_SCAN_BYTES = { first: 512, most: 64 * 1024 };
 /** Encoded bytes read for search text, so a huge text part cannot stall a search. */
 const SEARCH_SCAN_BYTES = 256 * 1024;
 
@@ -158,9 +158,13 @@ export function searchText(raw: Buffer, part: MimePart | null): string {
 
 function snippetOf(raw: Buffer, part: MimePart | null): string {
   if (part === null) return '';
-  const snippet = readableText(raw, part, part.subtype === 'html' ? SNIPPET_SCAN_BYTES.html : SNIPPET_SCAN_BYTES.plain).slice(0, SNIPPET_LENGTH);
+  // Most text fills a snippet from its first few hundred bytes; read more only when it did not.
+  let text = readableText(raw, part, SNIPPET_SCAN_BYTES.first);
+  if (text.length < SNIPPET_LENGTH && part.bodyEnd - part.bodyStart > SNIPPET_SCAN_BYTES.first) {
+    text = readableText(raw, part, SNIPPET_SCAN_BYTES.most);
+  }
   // A slice keeps its whole parent string alive; a copy keeps only the snippet in the store.
-  return Buffer.from(snippet, 'utf8').toString('utf8');
+  return Buffer.from(text.slice(0, SNIPPET_LENGTH), 'utf8').toString('utf8');
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
