@@ -72,6 +72,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
 
-  await app.register(fastifyStatic, { root: join(packageRoot, 'web', 'placeholder'), wildcard: false });
+  await app.register(fastifyStatic, { root: join(packageRoot, 'web', 'dist'), wildcard: false });
   return app;
 }

@@ -1,0 +1,32 @@
+import { io, type Socket } from 'socket.io-client';
+import type { LiveEvents } from '../../../server/src/api/live.js';
+import type { Inbox } from './inbox.svelte.js';
+
+/** The socket.io connection: applies server events to the inbox and re-syncs after every reconnect. */
+export class Live {
+  connected = $state(false);
+  private socket: Socket<LiveEvents> | null = null;
+
+  constructor(private readonly inbox: Inbox) {}
+
+  start(): void {
+    const socket: Socket<LiveEvents> = io({ transports: ['websocket'] });
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.connected = true;
+      // Whatever happened while disconnected is in the list the server gives now.
+      void this.inbox.reload();
+    });
+    socket.on('disconnect', () => {
+      this.connected = false;
+    });
+    socket.on('message:new', (summary) => this.inbox.applyNew(summary));
+    socket.on('message:update', (summary) => this.inbox.applyUpdate(summary));
+    socket.on('message:delete', ({ ids }) => this.inbox.applyDelete(ids));
+    socket.on('messages:clear', () => this.inbox.applyClear());
+  }
+
+  stop(): void {
+    this.socket?.close();
+  }
+}
