@@ -94,7 +94,63 @@ describe('web inbox in Chromium', () => {
     expect(page.url()).toBe(`${mailroom.apiUrl}/#/messages/${id}`);
   });
 
+  it('narrows the list with the search box, live as mail arrives', async () => {
+    await send(mailroom, { subject: 'alpha one' });
+    await send(mailroom, { subject: 'beta two' });
+    // Keys go to the page, not to a message frame that may hold focus from the last test.
+    await page.getByRole('heading', { name: 'Mailroom' }).click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Search messages');
+    await page.keyboard.type('subject:alpha');
+    await page.waitForFunction(() => [...document.querySelectorAll('button.row .subject')].every((el) => el.textContent!.startsWith('alpha')));
+    const alpha = await send(mailroom, { subject: 'alpha three' });
+    await page.locator(`button[data-id="${alpha}"]`).waitFor({ timeout: 2000 });
+    expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['alpha three', 'alpha one']);
+    await page.getByRole('searchbox').fill('');
+    await page.getByRole('searchbox').dispatchEvent('input');
+    await page.locator('button.row .subject', { hasText: 'beta two' }).waitFor();
+  });
+
+  it('downloads an attachment with the bytes that were sent', async () => {
+    const content = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+    const id = await send(mailroom, { subject: 'With a file', attachments: [{ filename: 'data.bin', content }] });
+    await page.goto(`${mailroom.apiUrl}/#/messages/${id}`);
+    await page.getByRole('tab', { name: 'Attachments' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'data.bin' }).click()]);
+    expect(download.suggestedFilename()).toBe('data.bin');
+    const saved = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of saved) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+  });
+
+  it('moves with j/k, opens with Enter, goes back with Escape, and follows browser history', async () => {
+    await page.goto(`${mailroom.apiUrl}/#/`);
+    await page.locator('button.row').first().waitFor();
+    const ids = await page.locator('button.row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
+    await page.locator('body').click({ position: { x: 5, y: 700 } }).catch(() => undefined);
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${mailroom.apiUrl}/#/messages/${ids[1]}`);
+    await page.keyboard.press('Escape');
+    await page.waitForURL(`${mailroom.apiUrl}/#/`);
+    await page.goBack();
+    await page.waitForURL(`${mailroom.apiUrl}/#/messages/${ids[1]}`);
+    await page.getByRole('article', { name: 'Message' }).waitFor();
+  });
+
+  it('is usable 360 px wide, in the dark theme', async () => {
+    await page.setViewportSize({ width: 360, height: 720 });
+    await page.getByRole('combobox').selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await page.screenshot({ path: `${artifacts}narrow-dark.png` });
+    await page.getByRole('combobox').selectOption('system');
+    await page.setViewportSize({ width: 1280, height: 720 });
+  });
+
   it('removes a message deleted over the API', async () => {
+    await page.goto(`${mailroom.apiUrl}/#/`);
     const id = await send(mailroom, { subject: 'Short-lived' });
     const row = page.locator(`button[data-id="${id}"]`);
     await row.waitFor({ timeout: 2000 });

@@ -24,14 +24,14 @@ describe('inbox state', () => {
     inbox.applyNew(summary('a'));
     inbox.applyNew(summary('b'));
     inbox.applyNew(summary('b'));
-    expect(inbox.messages.map((m) => m.id)).toStrictEqual(['b', 'a']);
+    expect(inbox.rows.map((m) => m?.id)).toStrictEqual(['b', 'a']);
     expect([inbox.total, inbox.unread]).toStrictEqual([2, 2]);
     inbox.applyUpdate(summary('a', true));
-    expect([inbox.messages[1]!.read, inbox.unread]).toStrictEqual([true, 1]);
+    expect([inbox.rows[1]!.read, inbox.unread]).toStrictEqual([true, 1]);
     inbox.applyDelete(['a']);
-    expect([inbox.messages.map((m) => m.id), inbox.total, inbox.unread]).toStrictEqual([['b'], 1, 1]);
+    expect([inbox.rows.map((m) => m?.id), inbox.total, inbox.unread]).toStrictEqual([['b'], 1, 1]);
     inbox.applyClear();
-    expect([inbox.messages, inbox.total, inbox.unread]).toStrictEqual([[], 0, 0]);
+    expect([inbox.rows, inbox.total, inbox.unread]).toStrictEqual([[], 0, 0]);
   });
 });
 
