@@ -149,6 +149,19 @@ describe('web inbox in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 720 });
   });
 
+  it('shows a dropped connection, and catches up on what arrived meanwhile when it is back', async () => {
+    await page.goto(`${mailroom.apiUrl}/#/`);
+    await page.getByRole('status').filter({ hasText: 'messages' }).waitFor();
+    await page.context().setOffline(true);
+    await page.getByRole('status').filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
+    const missed = await send(mailroom, { subject: 'sent while offline' });
+    await page.context().setOffline(false);
+    await page.getByRole('status').filter({ hasText: 'messages' }).waitFor({ timeout: 15_000 });
+    await page.locator(`button[data-id="${missed}"]`).waitFor({ timeout: 5000 });
+    const unread = (await api<{ unread: number }>(mailroom, '/api/messages')).body.unread;
+    expect(await page.title()).toBe(`(${unread}) Mailroom`);
+  });
+
   it('removes a message deleted over the API', async () => {
     await page.goto(`${mailroom.apiUrl}/#/`);
     const id = await send(mailroom, { subject: 'Short-lived' });
