@@ -9,7 +9,7 @@ const api = process.env.MAILROOM_API ?? 'http://127.0.0.1:8025';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [svelte()],
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2023' },
   server: {
     proxy: {
       '/api': api,

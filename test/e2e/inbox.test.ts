@@ -162,6 +162,18 @@ describe('web inbox in Chromium', () => {
     expect(await page.title()).toBe(`(${unread}) Mailroom`);
   });
 
+  it('lists envelope recipients as mailboxes, and a click filters to one', async () => {
+    await page.goto(`${mailroom.apiUrl}/#/`);
+    const hidden = page.getByRole('button', { name: /hidden@example\.test/ });
+    await hidden.waitFor();
+    await hidden.click();
+    await page.waitForFunction(() => document.querySelectorAll('button.row').length === 1);
+    expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['Your receipt']);
+    expect(await page.getByRole('searchbox').inputValue()).toBe('to:hidden@example.test');
+    await page.getByRole('button', { name: /All mail/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('button.row').length > 1);
+  });
+
   it('removes a message deleted over the API', async () => {
     await page.goto(`${mailroom.apiUrl}/#/`);
     const id = await send(mailroom, { subject: 'Short-lived' });

@@ -167,6 +167,7 @@ describe('HTTP API', () => {
         'GET /api/messages/{id}/parts',
         'GET /api/messages/{id}/parts/{partId}',
         'GET /api/messages/{id}/parts/{partId}/raw',
+        'GET /api/mailboxes',
         'GET /api/info',
         'GET /api/health',
       ].sort(),

@@ -4,9 +4,11 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { packageRoot } from '../paths.js';
 import { BodyTexts } from '../search/body-texts.js';
+import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
 import { installErrorHandlers } from './errors.js';
 import { MessageViews } from './message-view.js';
+import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
 import { partRoutes } from './routes/parts.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
@@ -54,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const views = new MessageViews(deps.store, deps.viewCacheBytes ?? 64 * 1024 * 1024);
   const waiters = new Waiters(deps.store);
   const texts = new BodyTexts(deps.store, deps.searchTextChars ?? 32 * 1024 * 1024);
+  const mailboxes = new MailboxIndex(deps.store);
   // preClose runs before connections are cut, so long polls get an answer rather than a reset.
   app.addHook('preClose', async () => {
     waiters.close();
@@ -61,12 +64,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     texts.close();
     views.close();
+    mailboxes.close();
   });
 
   await app.register(
     async (api) => {
       await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
       await api.register(partRoutes, { store: deps.store });
+      await api.register(mailboxRoutes, { mailboxes });
       await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
     },
     { prefix: '/api' },

@@ -1,7 +1,8 @@
 import type { MessageDetail, MessageSummary } from '../../../server/src/api/schemas.js';
+import type { Mailbox } from '../../../server/src/api/routes/mailboxes.js';
 import type { PartNode } from '../../../server/src/mime/part-tree.js';
 
-export type { MessageDetail, MessageSummary, PartNode };
+export type { Mailbox, MessageDetail, MessageSummary, PartNode };
 
 export interface Page {
   total: number;
@@ -42,6 +43,7 @@ export const api = {
     }),
   remove: (id: string): Promise<{ deleted: number }> => request(`/api/messages/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   removeAll: (): Promise<{ deleted: number }> => request('/api/messages', { method: 'DELETE' }),
+  mailboxes: (): Promise<{ mailboxes: Mailbox[] }> => request('/api/mailboxes'),
 };
 
 export const rawUrl = (id: string): string => `/api/messages/${encodeURIComponent(id)}/raw`;

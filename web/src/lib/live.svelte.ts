@@ -7,7 +7,11 @@ export class Live {
   connected = $state(false);
   private socket: Socket<LiveEvents> | null = null;
 
-  constructor(private readonly inbox: Inbox) {}
+  constructor(
+    private readonly inbox: Inbox,
+    /** Called after every event and reconnect, for state that is fetched again rather than patched. */
+    private readonly onchange: () => void = () => undefined,
+  ) {}
 
   start(): void {
     const socket: Socket<LiveEvents> = io({ transports: ['websocket'] });
@@ -16,14 +20,27 @@ export class Live {
       this.connected = true;
       // Whatever happened while disconnected is in the list the server gives now.
       void this.inbox.reload();
+      this.onchange();
     });
     socket.on('disconnect', () => {
       this.connected = false;
     });
-    socket.on('message:new', (summary) => this.inbox.applyNew(summary));
-    socket.on('message:update', (summary) => this.inbox.applyUpdate(summary));
-    socket.on('message:delete', ({ ids }) => this.inbox.applyDelete(ids));
-    socket.on('messages:clear', () => this.inbox.applyClear());
+    socket.on('message:new', (summary) => {
+      this.inbox.applyNew(summary);
+      this.onchange();
+    });
+    socket.on('message:update', (summary) => {
+      this.inbox.applyUpdate(summary);
+      this.onchange();
+    });
+    socket.on('message:delete', ({ ids }) => {
+      this.inbox.applyDelete(ids);
+      this.onchange();
+    });
+    socket.on('messages:clear', () => {
+      this.inbox.applyClear();
+      this.onchange();
+    });
   }
 
   stop(): void {
