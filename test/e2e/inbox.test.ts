@@ -47,7 +47,7 @@ describe('web inbox in Chromium', () => {
       attachments: [{ filename: 'receipt.txt', content: 'total: 42' }],
     });
     const row = page.locator(`button[data-id="${id}"]`);
-    await row.waitFor({ timeout: 2000 });
+    await row.waitFor({ timeout: 1000 });
     expect(await row.locator('.subject').textContent()).toBe('Your receipt');
     expect(await row.evaluate((el) => el.classList.contains('unread'))).toBe(true);
 
@@ -174,6 +174,16 @@ describe('web inbox in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('button.row').length > 1);
   });
 
+  it('deletes the message under the cursor with the Delete key', async () => {
+    const id = await send(mailroom, { subject: 'Delete me with a key' });
+    await page.goto(`${mailroom.apiUrl}/#/`);
+    await page.locator(`button[data-id="${id}"]`).waitFor();
+    await page.getByRole('heading', { name: 'Mailroom' }).click();
+    await page.keyboard.press('Delete');
+    await page.locator(`button[data-id="${id}"]`).waitFor({ state: 'detached', timeout: 2000 });
+    expect((await api(mailroom, `/api/messages/${id}`)).status).toBe(404);
+  });
+
   it('removes a message deleted over the API', async () => {
     await page.goto(`${mailroom.apiUrl}/#/`);
     const id = await send(mailroom, { subject: 'Short-lived' });
@@ -182,5 +192,18 @@ describe('web inbox in Chromium', () => {
     await api(mailroom, `/api/messages/${id}`, { method: 'DELETE' });
     await row.waitFor({ state: 'detached', timeout: 2000 });
     await page.screenshot({ path: `${artifacts}inbox.png` });
+  });
+
+  it('deletes everything after a confirmation, and nothing when it is declined', async () => {
+    await page.goto(`${mailroom.apiUrl}/#/`);
+    await page.locator('button.row').first().waitFor();
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await page.getByRole('button', { name: 'Delete all' }).click();
+    expect((await api<{ total: number }>(mailroom, '/api/messages')).body.total).toBeGreaterThan(0);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete all' }).click();
+    await page.locator('button.row').first().waitFor({ state: 'detached', timeout: 2000 });
+    expect((await api<{ total: number }>(mailroom, '/api/messages')).body.total).toBe(0);
+    expect(await page.title()).toBe('Mailroom');
   });
 });
