@@ -10,6 +10,7 @@ import { makeMessages, type BenchMessage } from './lib/messages.js';
 import { renderReport, type LoadFigures, type MailroomFigures } from './lib/report.js';
 import { runLoad, type LoadResult } from './lib/smtp-load.js';
 import { percentile } from './lib/stats.js';
+import { countOption } from './lib/options.js';
 
 /*
  * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev]
@@ -40,18 +41,10 @@ function readSettings(): Settings {
       'no-maildev': { type: 'boolean', default: false },
     },
   });
-  const count = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`--${name}: expected a whole number from ${min} to ${max}, got "${text}"`);
-    }
-    return value;
-  };
   return {
-    messages: count('messages', values.messages ?? process.env.BENCH_MESSAGES, 5000, 1, CHILD_MAX_MESSAGES),
-    connections: count('connections', values.connections ?? process.env.BENCH_CONNECTIONS, 10, 1, 1000),
-    warmup: count('warmup', values.warmup ?? process.env.BENCH_WARMUP, 500, 0, CHILD_MAX_MESSAGES),
+    messages: countOption('messages', values.messages ?? process.env.BENCH_MESSAGES, 5000, 1, CHILD_MAX_MESSAGES),
+    connections: countOption('connections', values.connections ?? process.env.BENCH_CONNECTIONS, 10, 1, 1000),
+    warmup: countOption('warmup', values.warmup ?? process.env.BENCH_WARMUP, 500, 0, CHILD_MAX_MESSAGES),
     maildev: !values['no-maildev'],
   };
 }

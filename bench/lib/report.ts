@@ -142,7 +142,8 @@ export function renderReport(input: ReportInput): string {
   ].join('\n');
 }
 
-function table(rows: string[][]): string {
+/** Columns padded to their widest cell, the first left-aligned, numbers right-aligned. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const line = (row: string[]): string =>
     row
