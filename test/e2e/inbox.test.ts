@@ -74,6 +74,25 @@ describe('web inbox in Chromium', () => {
     await page.screenshot({ path: `${artifacts}message-source.png` });
   });
 
+  it('shows inline cid: images from their parts, with no network beyond Mailroom', async () => {
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const id = await send(mailroom, {
+      subject: 'Inline logo',
+      html: '<p>Logo:</p><img id="logo" src="cid:logo@test" width="10" height="10">',
+      attachments: [{ filename: 'logo.png', content: png, cid: 'logo@test' }],
+    });
+    await page.goto(`${mailroom.apiUrl}/#/messages/${id}`);
+    const logo = page.frameLocator('iframe[title="HTML body"]').locator('#logo');
+    await logo.waitFor();
+    await expect
+      .poll(() => logo.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : -1)), { timeout: 3000 })
+      .toBe(1);
+    expect(await logo.getAttribute('src')).toBe(`/api/messages/${id}/parts/2.2`);
+  });
+
   it('runs nothing and loads nothing remote from a hostile message', async () => {
     await page.evaluate(() => ((window as unknown as { pwned?: boolean }).pwned = false));
     const payload = '<img src=x onerror="top.pwned=true">';
