@@ -203,11 +203,17 @@ describe('web inbox in Chromium', () => {
     expect((await api(mailroom, `/api/messages/${id}`)).status).toBe(404);
   });
 
-  it('removes a message deleted over the API', async () => {
+  it('follows read changes and deletions made over the API', async () => {
     await page.goto(`${mailroom.apiUrl}/#/`);
     const id = await send(mailroom, { subject: 'Short-lived' });
     const row = page.locator(`button[data-id="${id}"]`);
     await row.waitFor({ timeout: 2000 });
+    await api(mailroom, `/api/messages/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"read":true}',
+    });
+    await page.locator(`button.row:not(.unread)[data-id="${id}"]`).waitFor({ timeout: 2000 });
     await api(mailroom, `/api/messages/${id}`, { method: 'DELETE' });
     await row.waitFor({ state: 'detached', timeout: 2000 });
     await page.screenshot({ path: `${artifacts}inbox.png` });
