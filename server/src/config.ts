@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -10,6 +11,11 @@ export interface MailroomConfig {
   /** Implicit-TLS SMTP; null means off. */
   smtpsPort: number | null;
   httpPort: number;
+  pop3Port: number;
+  /** Implicit-TLS POP3; null means off. */
+  pop3sPort: number | null;
+  /** POP3 user name to password; null accepts any credentials. */
+  pop3Auth: ReadonlyMap<string, string> | null;
   maxMessages: number;
   maxStoreBytes: number;
   maxMessageSize: number;
@@ -44,6 +50,9 @@ export interface RawSettings {
   smtpPort?: string;
   smtpsPort?: string;
   httpPort?: string;
+  pop3Port?: string;
+  pop3sPort?: string;
+  pop3Auth?: string;
   maxMessages?: string;
   maxStoreBytes?: string;
   maxMessageSize?: string;
@@ -58,6 +67,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--smtp-port', key: 'smtpPort', env: 'MAILROOM_SMTP_PORT', arg: 'PORT', help: 'SMTP port, 0 picks a free one (default 1025)' },
   { flag: '--smtps-port', key: 'smtpsPort', env: 'MAILROOM_SMTPS_PORT', arg: 'PORT', help: 'implicit-TLS SMTP port; needs TLS (default off)' },
   { flag: '--http-port', key: 'httpPort', env: 'MAILROOM_HTTP_PORT', arg: 'PORT', help: 'HTTP API and web inbox port (default 8025)' },
+  { flag: '--pop3-port', key: 'pop3Port', env: 'MAILROOM_POP3_PORT', arg: 'PORT', help: 'POP3 port (default 1110)' },
+  { flag: '--pop3s-port', key: 'pop3sPort', env: 'MAILROOM_POP3S_PORT', arg: 'PORT', help: 'implicit-TLS POP3 port; needs TLS (default off)' },
+  { flag: '--pop3-auth', key: 'pop3Auth', env: 'MAILROOM_POP3_AUTH', arg: 'USERS', help: 'require these POP3 logins: user:pass,... or @file with one per line (default: any)' },
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
@@ -128,6 +140,9 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     smtpPort: parsePort('--smtp-port', raw.smtpPort ?? '1025'),
     smtpsPort: raw.smtpsPort === undefined ? null : parsePort('--smtps-port', raw.smtpsPort),
     httpPort: parsePort('--http-port', raw.httpPort ?? '8025'),
+    pop3Port: parsePort('--pop3-port', raw.pop3Port ?? '1110'),
+    pop3sPort: raw.pop3sPort === undefined ? null : parsePort('--pop3s-port', raw.pop3sPort),
+    pop3Auth: raw.pop3Auth === undefined ? null : parseCredentials('--pop3-auth', raw.pop3Auth),
     maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
     maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),
     maxMessageSize: parseSize('--max-message-size', raw.maxMessageSize ?? '25MiB'),
@@ -136,6 +151,28 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
   };
   checkConsistency(config);
   return config;
+}
+
+/** `user:pass,user:pass`, or `@file` holding one `user:pass` per line; passwords may contain colons. */
+export function parseCredentials(flag: string, text: string): ReadonlyMap<string, string> {
+  let entries: string[];
+  if (text.startsWith('@')) {
+    try {
+      entries = readFileSync(text.slice(1), 'utf8').split(/\r?\n/);
+    } catch (error) {
+      throw new ConfigError(flag, `cannot read ${text.slice(1)}: ${(error as Error).message}`);
+    }
+  } else {
+    entries = text.split(',');
+  }
+  const credentials = new Map<string, string>();
+  for (const entry of entries.map((e) => e.trim()).filter((e) => e !== '' && !e.startsWith('#'))) {
+    const colon = entry.indexOf(':');
+    if (colon <= 0) throw new ConfigError(flag, `expected user:password, got "${entry}"`);
+    credentials.set(entry.slice(0, colon), entry.slice(colon + 1));
+  }
+  if (credentials.size === 0) throw new ConfigError(flag, 'names no user');
+  return credentials;
 }
 
 function parseLogLevel(text: string): LogLevel {
@@ -160,8 +197,8 @@ function resolveTls(raw: RawSettings): TlsSetting {
 
 /** Checks that hold between settings. */
 function checkConsistency(config: MailroomConfig): void {
-  if (config.smtpsPort !== null && config.tls === null) {
-    throw new ConfigError('--smtps-port', 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
+  for (const [flag, port] of [['--smtps-port', config.smtpsPort], ['--pop3s-port', config.pop3sPort]] as const) {
+    if (port !== null && config.tls === null) throw new ConfigError(flag, 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
   }
   if (config.maxMessageSize > config.maxStoreBytes) {
     throw new ConfigError('--max-message-size', 'must not exceed --max-store-bytes, or an accepted message could not be kept');

@@ -7,6 +7,7 @@ import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
+import { createPop3Servers } from './pop3/pop3-server.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
 import { MessageStore } from './store/message-store.js';
 import { loadTls } from './tls.js';
@@ -17,6 +18,10 @@ export interface MailroomOptions {
   smtpPort?: number;
   smtpsPort?: number | null;
   httpPort?: number;
+  pop3Port?: number;
+  pop3sPort?: number | null;
+  /** POP3 logins to require, user name to password; any credentials are accepted without. */
+  pop3Auth?: Record<string, string>;
   maxMessages?: number;
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
@@ -30,7 +35,7 @@ export interface MailroomOptions {
 
 export interface Mailroom {
   /** Bound ports; with port 0 these are the ones the system picked. */
-  ports: { smtp: number; http: number; smtps?: number };
+  ports: { smtp: number; http: number; pop3: number; smtps?: number; pop3s?: number };
   /** Host to connect to: the listen address, or 127.0.0.1 when listening on every address. */
   host: string;
   apiUrl: string;
@@ -47,6 +52,9 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     smtpPort: text(options.smtpPort),
     smtpsPort: text(options.smtpsPort),
     httpPort: text(options.httpPort),
+    pop3Port: text(options.pop3Port),
+    pop3sPort: text(options.pop3sPort),
+    pop3Auth: options.pop3Auth && Object.entries(options.pop3Auth).map(([user, pass]) => `${user}:${pass}`).join(','),
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
@@ -57,17 +65,38 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
   };
 }
 
-function listenSmtp(server: SMTPServer, port: number, host: string, flag: string): Promise<number> {
+/** A protocol listener: how it starts, and how it stops when SMTP's own close must run. */
+interface Listener {
+  name: string;
+  server: NetServer;
+  listen(host: string): Promise<number>;
+  close?: () => Promise<void>;
+}
+
+function listenOn(server: NetServer, start: (port: number, host: string, done: () => void) => void, port: number, host: string, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const net = server.server as NetServer;
     const onError = (error: NodeJS.ErrnoException): void => reject(portError(error, flag, port, host));
-    net.once('error', onError);
-    server.listen(port, host, () => {
-      net.off('error', onError);
-      const address = net.address();
+    server.once('error', onError);
+    start(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);
     });
   });
+}
+
+function smtpListener(name: string, flag: string, port: number, smtp: SMTPServer): Listener {
+  const server = smtp.server as NetServer;
+  return {
+    name,
+    server,
+    listen: (host) => listenOn(server, (p, h, done) => smtp.listen(p, h, done), port, host, flag),
+    close: () => new Promise((resolve) => smtp.close(() => resolve())),
+  };
+}
+
+function netListener(name: string, flag: string, port: number, server: NetServer): Listener {
+  return { name, server, listen: (host) => listenOn(server, (p, h, done) => server.listen(p, h, done), port, host, flag) };
 }
 
 function portError(error: NodeJS.ErrnoException, flag: string, port: number, host: string): Error {
@@ -77,9 +106,8 @@ function portError(error: NodeJS.ErrnoException, flag: string, port: number, hos
   return new Error(`${flag}: cannot listen on ${host}:${port}: ${error.message}`);
 }
 
-function closeSmtp(server: SMTPServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
+/** RFC 1939 §3: an autologout timer of at least 10 minutes. */
+const POP3_IDLE_MS = 10 * 60 * 1000;
 
 /** Starts every listener; resolves once all of them accept connections. */
 export async function startMailroom(options: MailroomOptions = {}): Promise<Mailroom> {
@@ -92,24 +120,20 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const store = new MessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes });
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? '127.0.0.1' : config.listen;
 
-  const smtpServers: { name: string; flag: string; server: SMTPServer; port: number }[] = [
-    { name: 'smtp', flag: '--smtp-port', server: createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize }), port: config.smtpPort },
-  ];
+  const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize }))];
   if (config.smtpsPort !== null) {
-    smtpServers.push({
-      name: 'smtps',
-      flag: '--smtps-port',
-      server: createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize }),
-      port: config.smtpsPort,
-    });
+    listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize })));
   }
+  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: POP3_IDLE_MS }, config.pop3sPort !== null);
+  listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain));
+  if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
   const bound = new Map<string, number>();
-  const listeners = (): ListenerStatus[] => [
-    ...smtpServers.map((s) => ({ name: s.name, port: bound.get(s.name) ?? null, listening: (s.server.server as NetServer).listening })),
+  const status = (): ListenerStatus[] => [
+    ...listeners.map((l) => ({ name: l.name, port: bound.get(l.name) ?? null, listening: l.server.listening })),
     { name: 'http', port: bound.get('http') ?? null, listening: app.server.listening },
   ];
 
-  const app = await buildApp({ store, logger, version, listeners });
+  const app = await buildApp({ store, logger, version, listeners: status });
   const io = attachLive(app.server, store);
 
   const close = async (): Promise<void> => {
@@ -118,11 +142,11 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     // every HTTP connection, long polls included, instead of waiting for them.
     io.disconnectSockets(true);
     io.engine.close();
-    await Promise.all([...smtpServers.map((s) => closeSmtp(s.server)), app.close()]);
+    await Promise.all([...listeners.filter((l) => l.close).map((l) => l.close!()), pop3.close(), app.close()]);
   };
 
   try {
-    for (const s of smtpServers) bound.set(s.name, await listenSmtp(s.server, s.port, config.listen, s.flag));
+    for (const l of listeners) bound.set(l.name, await l.listen(config.listen));
     await app.listen({ port: config.httpPort, host: config.listen }).catch((error: NodeJS.ErrnoException) => {
       throw portError(error, '--http-port', config.httpPort, config.listen);
     });
@@ -134,7 +158,12 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   }
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const ports = { smtp: bound.get('smtp')!, http: bound.get('http')!, ...(bound.has('smtps') ? { smtps: bound.get('smtps')! } : {}) };
-  logger.info({ ports, listen: config.listen }, `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, web and API on http://${urlHost}:${ports.http}`);
+  const ports: Mailroom['ports'] = { smtp: bound.get('smtp')!, http: bound.get('http')!, pop3: bound.get('pop3')! };
+  if (bound.has('smtps')) ports.smtps = bound.get('smtps')!;
+  if (bound.has('pop3s')) ports.pop3s = bound.get('pop3s')!;
+  logger.info(
+    { ports, listen: config.listen },
+    `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, POP3 on ${ports.pop3}, web and API on http://${urlHost}:${ports.http}`,
+  );
   return { ports, host, apiUrl: `http://${urlHost}:${ports.http}`, close };
 }

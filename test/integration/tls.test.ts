@@ -43,6 +43,7 @@ describe('TLS', () => {
     expect((await api<{ ports: object }>(mailroom, '/api/info')).body.ports).toStrictEqual({
       smtp: mailroom.ports.smtp,
       smtps: mailroom.ports.smtps,
+      pop3: mailroom.ports.pop3,
       http: mailroom.ports.http,
     });
   });
@@ -64,7 +65,7 @@ describe('TLS', () => {
   });
 
   it('refuses an unreadable certificate file naming the flag', async () => {
-    await expect(startMailroom({ smtpPort: 0, httpPort: 0, tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } })).rejects.toThrow(/^--tls-cert: cannot read/);
+    await expect(startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } })).rejects.toThrow(/^--tls-cert: cannot read/);
   });
 
   it('checks the certificate with openssl s_client as a client we did not write', async () => {
