@@ -120,7 +120,8 @@ describe('POP3 bad input', () => {
     socket.write('STAT\r\nFROB\r\nPASS x\r\nUSER u\r\nPASS p\r\nRETR 9\r\nRETR x\r\nDELE 1\r\nRETR 1\r\nUSER again\r\n');
     socket.write(`NOOP ${'x'.repeat(600)}\r\n`);
     socket.write(Buffer.from([0xff, 0x00, 0x13, 0x0d, 0x0a]));
-    expect((await lines(13)).slice(1)).toStrictEqual([
+    socket.write(`UIDL ${'1'.repeat(256)}\r\n`);
+    expect((await lines(14)).slice(1)).toStrictEqual([
       '-ERR Not logged in yet',
       '-ERR Unknown command',
       '-ERR Send USER first',
@@ -133,6 +134,7 @@ describe('POP3 bad input', () => {
       '-ERR Already logged in',
       '-ERR Line too long',
       '-ERR Unknown command',
+      '-ERR Arguments longer than 255 octets',
     ]);
     socket.write('FOO\r\n'.repeat(10));
     await once(socket, 'close');

@@ -6,8 +6,10 @@ import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { Maildrop, visibleTo, wireBytes } from './maildrop.js';
 
-/** RFC 2449 §4: command lines carry at most 255 octets of arguments; a little more for the keyword. */
+/** Longer lines are not read at all; they are answered once and dropped. */
 const MAX_LINE = 512;
+/** RFC 2449 §4: a command's arguments take at most 255 octets. */
+const MAX_ARGUMENTS = 255;
 /** Consecutive errors after which a client is taken to be lost or hostile. */
 const MAX_ERRORS = 10;
 
@@ -118,6 +120,7 @@ export class Pop3Session {
     if (line === null) return this.err('Line too long');
     if (this.state.kind === 'authorization' && this.state.saslPlain) return this.finishPlain(line);
     const space = line.indexOf(' ');
+    if (space >= 0 && Buffer.byteLength(line) - space - 1 > MAX_ARGUMENTS) return this.err('Arguments longer than 255 octets');
     const keyword = (space < 0 ? line : line.slice(0, space)).toUpperCase();
     const args = space < 0 ? [] : line.slice(space + 1).split(' ');
     if (!/^[A-Z]{3,4}$/.test(keyword)) return this.err('Unknown command');
