@@ -7,6 +7,7 @@ import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
+import { createPop2Server } from './pop2/pop2-server.js';
 import { createPop3Servers } from './pop3/pop3-server.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
 import { MessageStore } from './store/message-store.js';
@@ -22,6 +23,8 @@ export interface MailroomOptions {
   pop3sPort?: number | null;
   /** POP3 logins to require, user name to password; any credentials are accepted without. */
   pop3Auth?: Record<string, string>;
+  /** POP2 (RFC 937), off unless set; uses the pop3Auth logins. */
+  pop2Port?: number | null;
   maxMessages?: number;
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
@@ -35,7 +38,7 @@ export interface MailroomOptions {
 
 export interface Mailroom {
   /** Bound ports; with port 0 these are the ones the system picked. */
-  ports: { smtp: number; http: number; pop3: number; smtps?: number; pop3s?: number };
+  ports: { smtp: number; http: number; pop3: number; smtps?: number; pop3s?: number; pop2?: number };
   /** Host to connect to: the listen address, or 127.0.0.1 when listening on every address. */
   host: string;
   apiUrl: string;
@@ -55,6 +58,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     pop3Port: text(options.pop3Port),
     pop3sPort: text(options.pop3sPort),
     pop3Auth: options.pop3Auth && Object.entries(options.pop3Auth).map(([user, pass]) => `${user}:${pass}`).join(','),
+    pop2Port: text(options.pop2Port),
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
@@ -127,6 +131,8 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: POP3_IDLE_MS }, config.pop3sPort !== null);
   listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain));
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
+  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: POP3_IDLE_MS });
+  if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server));
   const bound = new Map<string, number>();
   const status = (): ListenerStatus[] => [
     ...listeners.map((l) => ({ name: l.name, port: bound.get(l.name) ?? null, listening: l.server.listening })),
@@ -142,7 +148,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     // every HTTP connection, long polls included, instead of waiting for them.
     io.disconnectSockets(true);
     io.engine.close();
-    await Promise.all([...listeners.filter((l) => l.close).map((l) => l.close!()), pop3.close(), app.close()]);
+    await Promise.all([...listeners.filter((l) => l.close).map((l) => l.close!()), pop3.close(), ...(pop2 ? [pop2.close()] : []), app.close()]);
   };
 
   try {
@@ -161,6 +167,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const ports: Mailroom['ports'] = { smtp: bound.get('smtp')!, http: bound.get('http')!, pop3: bound.get('pop3')! };
   if (bound.has('smtps')) ports.smtps = bound.get('smtps')!;
   if (bound.has('pop3s')) ports.pop3s = bound.get('pop3s')!;
+  if (bound.has('pop2')) ports.pop2 = bound.get('pop2')!;
   logger.info(
     { ports, listen: config.listen },
     `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, POP3 on ${ports.pop3}, web and API on http://${urlHost}:${ports.http}`,

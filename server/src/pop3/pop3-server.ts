@@ -19,6 +19,8 @@ export interface Pop3Servers {
   plain: Server;
   /** Implicit TLS (POP3S), when asked for. */
   secure: Server | null;
+  /** Maildrops in use, by lower-case user name; POP2 shares it so one maildrop has one session. */
+  locks: Set<string>;
   /** Stops listening and ends every session; sessions in TRANSACTION delete nothing (RFC 1939 §6). */
   close(): Promise<void>;
 }
@@ -50,5 +52,5 @@ export function createPop3Servers(options: Pop3Options, withImplicitTls: boolean
     for (const socket of sockets) socket.destroy();
     await Promise.all(closed);
   };
-  return { plain, secure, close };
+  return { plain, secure, locks: ctx.locks, close };
 }

@@ -1,0 +1,39 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { MessageStore } from '../store/message-store.js';
+import { Pop2Session, type Pop2Context } from './session.js';
+
+export interface Pop2Options {
+  store: MessageStore;
+  logger: Logger;
+  /** The `--pop3-auth` logins; null accepts any password. */
+  credentials: ReadonlyMap<string, string> | null;
+  /** The POP3 lock table, so a maildrop is never open in both protocols at once. */
+  locks: Set<string>;
+  idleMs: number;
+}
+
+export interface Pop2Server {
+  server: Server;
+  /** Stops listening and ends every session; a session ended this way deletes nothing. */
+  close(): Promise<void>;
+}
+
+/** POP2 (RFC 937) over the shared store. */
+export function createPop2Server(options: Pop2Options): Pop2Server {
+  const ctx: Pop2Context = { ...options, hostname: hostname() };
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    new Pop2Session(socket, ctx);
+  });
+  server.on('error', (error) => options.logger.warn({ err: error }, 'POP2 listener error'));
+  const close = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  return { server, close };
+}

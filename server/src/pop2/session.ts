@@ -1,0 +1,274 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Maildrop, visibleTo, wireBytes } from '../pop3/maildrop.js';
+import type { MessageStore } from '../store/message-store.js';
+
+/** Command lines are short (a keyword, a user name and a password); longer ones are refused. */
+const MAX_LINE = 512;
+/** Consecutive errors after which a client is taken to be lost or hostile, as in POP3. */
+const MAX_ERRORS = 10;
+/** RFC 937: the default mailbox, selected by HELO. The only folder Mailroom has. */
+const INBOX = 'INBOX';
+
+export interface Pop2Context {
+  store: MessageStore;
+  logger: Logger;
+  /** User name to secret; null accepts any password. The `--pop3-auth` logins. */
+  credentials: ReadonlyMap<string, string> | null;
+  /** Maildrops in use, by lower-case user name; shared with POP3 so the two never serve one at once. */
+  locks: Set<string>;
+  idleMs: number;
+  hostname: string;
+}
+
+/** What a logged-in session holds: the INBOX snapshot taken at HELO and the selected folder. */
+interface Mailbox {
+  user: string;
+  lock: string;
+  /** INBOX, numbered 1..n for the whole session; ACKD only marks entries (see ackd()). */
+  inbox: Maildrop;
+  /** The selected folder: INBOX, or another name, which is empty here. */
+  folder: string;
+}
+
+/**
+ * The server states of RFC 937 ("Server States"), with the client state each
+ * one answers to in parentheses:
+ * - AUTH (CALL): greeting sent, waiting for HELO.
+ * - MBOX (NMBR): a folder is selected and its count `#n` sent; READ, FOLD or QUIT.
+ * - ITEM (SIZE): READ/ACKS/ACKD/NACK sent a length `=n` for message `number`;
+ *   RETR may fetch it when that length is not zero, or READ/FOLD/QUIT move on.
+ * - NEXT (XFER): the message was sent; ACKS, ACKD or NACK must follow (or QUIT).
+ * - DONE (EXIT): QUIT answered, or the connection is ending.
+ */
+type State =
+  | { kind: 'auth' }
+  | { kind: 'mbox'; box: Mailbox; current: number }
+  | { kind: 'item'; box: Mailbox; number: number; size: number }
+  | { kind: 'next'; box: Mailbox; number: number }
+  | { kind: 'done' };
+
+/**
+ * One POP2 connection (RFC 937): a line reader feeding the state machine.
+ * Replies are `+`/`-` for greeting, QUIT and errors, `#n` for a message count
+ * and `=n` for a message length; a message goes out as exactly that many
+ * octets with no terminator and no byte-stuffing.
+ */
+export class Pop2Session {
+  private state: State = { kind: 'auth' };
+  private buffer: Buffer = Buffer.alloc(0);
+  private discarding = false;
+  private errors = 0;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: Pop2Context,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.setTimeout(ctx.idleMs, () => {
+      // Like POP3's autologout: the session ends without QUIT, so nothing is deleted.
+      this.send('- Autologout: idle for too long');
+      this.end();
+    });
+    socket.on('close', () => this.release());
+    socket.on('error', () => undefined);
+    this.send(`+ POP2 ${ctx.hostname} Mailroom server ready`);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    let eol: number;
+    while ((eol = this.buffer.indexOf(0x0a)) >= 0) {
+      const line = this.buffer.subarray(0, eol > 0 && this.buffer[eol - 1] === 0x0d ? eol - 1 : eol);
+      this.buffer = this.buffer.subarray(eol + 1);
+      if (this.discarding) {
+        this.discarding = false;
+        continue;
+      }
+      this.onLine(line.length > MAX_LINE ? null : line.toString('utf8'));
+      if (this.closed) return;
+    }
+    if (this.buffer.length > MAX_LINE) {
+      // Answer an over-long line once, then drop the rest of it as it arrives.
+      this.buffer = Buffer.alloc(0);
+      if (!this.discarding) this.onLine(null);
+      this.discarding = true;
+    }
+  }
+
+  private send(line: string): void {
+    if (!this.closed) this.socket.write(`${line}\r\n`);
+  }
+
+  private reply(line: string): void {
+    this.errors = 0;
+    this.send(line);
+  }
+
+  private err(text: string): void {
+    this.send(`- ${text}`);
+    if (++this.errors >= MAX_ERRORS) {
+      this.send('- Too many errors, closing the connection');
+      this.end();
+    }
+  }
+
+  private end(): void {
+    this.release();
+    this.state = { kind: 'done' };
+    this.socket.end();
+    this.closed = true;
+  }
+
+  private release(): void {
+    const box = this.mailbox();
+    if (box) this.ctx.locks.delete(box.lock);
+  }
+
+  private mailbox(): Mailbox | null {
+    return this.state.kind === 'auth' || this.state.kind === 'done' ? null : this.state.box;
+  }
+
+  private onLine(line: string | null): void {
+    if (line === null) return this.err('Line too long');
+    if (this.closed) return;
+    const words = line.split(' ').filter((w) => w !== '');
+    const keyword = (words[0] ?? '').toUpperCase();
+    const args = words.slice(1);
+    switch (keyword) {
+      case 'HELO':
+        return this.helo(args);
+      case 'FOLD':
+        return this.fold(args);
+      case 'READ':
+        return this.read(args);
+      case 'RETR':
+        return this.retr(args);
+      case 'ACKS':
+      case 'ACKD':
+      case 'NACK':
+        return this.ack(keyword, args);
+      case 'QUIT':
+        return this.quit(args);
+      default:
+        return this.err(keyword === '' ? 'Empty command' : 'Unknown command');
+    }
+  }
+
+  /** HELO user password: logs in and selects INBOX; the reply is its message count. */
+  private helo(args: string[]): void {
+    if (this.state.kind !== 'auth') return this.err('Already logged in');
+    if (args.length !== 2) return this.err('HELO needs a user name and a password');
+    const [user, password] = args as [string, string];
+    const { credentials } = this.ctx;
+    if (credentials !== null && credentials.get(user) !== password) return this.err('Invalid user name or password');
+    const lock = user.toLowerCase();
+    if (this.ctx.locks.has(lock)) return this.err('Maildrop already locked by another session');
+    this.ctx.locks.add(lock);
+    const inbox = new Maildrop(visibleTo(user, this.ctx.store.all()));
+    this.state = { kind: 'mbox', box: { user, lock, inbox, folder: INBOX }, current: 1 };
+    this.reply(`#${inbox.entries.length}`);
+  }
+
+  /**
+   * FOLD name: selects a folder, replying with its count. Mailroom has only
+   * INBOX (any case); any other folder is empty, `#0`, as RFC 937 answers
+   * for a folder with no messages. Marks from ACKD are kept, not carried out.
+   */
+  private fold(args: string[]): void {
+    if (this.state.kind === 'auth') return this.err('Not logged in yet');
+    if (this.state.kind === 'next') return this.err('Send ACKS, ACKD or NACK first');
+    if (this.state.kind === 'done') return;
+    if (args.length !== 1) return this.err('FOLD needs one folder name');
+    const box = this.state.box;
+    box.folder = args[0]!.toUpperCase() === INBOX ? INBOX : args[0]!;
+    this.state = { kind: 'mbox', box, current: 1 };
+    this.reply(`#${this.count(box)}`);
+  }
+
+  /** READ [n]: the length of message n, or of the current one; `=0` when there is none. */
+  private read(args: string[]): void {
+    if (this.state.kind === 'auth') return this.err('Not logged in yet');
+    if (this.state.kind === 'next') return this.err('Send ACKS, ACKD or NACK first');
+    if (this.state.kind === 'done') return;
+    let number = this.state.kind === 'mbox' ? this.state.current : this.state.number;
+    if (args.length > 1) return this.err('READ takes at most one message number');
+    if (args.length === 1) {
+      if (!/^\d{1,9}$/.test(args[0]!) || Number(args[0]) === 0) return this.err('Invalid message number');
+      number = Number(args[0]);
+    }
+    this.announce(this.state.box, number);
+  }
+
+  /** RETR: the message READ announced, as exactly that many octets (CRLF line ends, no dot-stuffing). */
+  private retr(args: string[]): void {
+    if (this.state.kind === 'auth') return this.err('Not logged in yet');
+    if (this.state.kind === 'next') return this.err('Send ACKS, ACKD or NACK first');
+    if (this.state.kind === 'mbox') return this.err('Send READ first');
+    if (this.state.kind === 'done') return;
+    if (args.length > 0) return this.err('RETR takes no argument');
+    const { box, number, size } = this.state;
+    const entry = this.entry(box, number);
+    if (size === 0 || entry === null) return this.err('No message to retrieve');
+    this.state = { kind: 'next', box, number };
+    this.errors = 0;
+    this.socket.write(wireBytes(entry.message.raw));
+  }
+
+  /**
+   * ACKS, ACKD and NACK answer a RETR. ACKS keeps the message and announces
+   * the next; NACK keeps it and announces the same one again.
+   *
+   * ACKD (RFC 937, "Commands" and the "Server States" NEXT transitions)
+   * acknowledges and deletes the message, then announces the next. Numbers
+   * must not shift within a session, so, as in RFC 937 implementations and
+   * POP3's UPDATE (RFC 1939 §6), ACKD only marks the message: a later READ
+   * of it gives `=0`, and it leaves the store when the session ends with QUIT
+   * — never on a dropped connection or an autologout.
+   */
+  private ack(keyword: 'ACKS' | 'ACKD' | 'NACK', args: string[]): void {
+    if (this.state.kind === 'auth') return this.err('Not logged in yet');
+    if (this.state.kind !== 'next') return this.err('No message was retrieved');
+    if (args.length > 0) return this.err(`${keyword} takes no argument`);
+    const { box, number } = this.state;
+    if (keyword === 'ACKD') {
+      const entry = this.entry(box, number);
+      if (entry) entry.deleted = true;
+    }
+    this.announce(box, keyword === 'NACK' ? number : number + 1);
+  }
+
+  /** QUIT: carries out ACKD's deletions, answers `+` and closes. */
+  private quit(args: string[]): void {
+    if (args.length > 0) return this.err('QUIT takes no argument');
+    const box = this.mailbox();
+    let removed = 0;
+    if (box) {
+      const marked = box.inbox.entries.filter((e) => e.deleted).map((e) => e.message.id);
+      removed = this.ctx.store.delete(marked).length;
+    }
+    this.send(`+ POP2 ${this.ctx.hostname} signing off`);
+    if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
+    this.end();
+  }
+
+  /** Enters ITEM for message `number`, replying with its length (0 when there is no such live message). */
+  private announce(box: Mailbox, number: number): void {
+    const entry = this.entry(box, number);
+    const size = entry ? entry.size : 0;
+    this.state = { kind: 'item', box, number, size };
+    this.reply(`=${size}`);
+  }
+
+  private count(box: Mailbox): number {
+    return box.folder === INBOX ? box.inbox.entries.length : 0;
+  }
+
+  /** The live message `number` of the selected folder, if any. */
+  private entry(box: Mailbox, number: number): Maildrop['entries'][number] | null {
+    if (box.folder !== INBOX) return null;
+    const entry = box.inbox.entries[number - 1];
+    return entry && !entry.deleted ? entry : null;
+  }
+}
