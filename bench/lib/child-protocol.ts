@@ -9,7 +9,7 @@ export interface ChildRequest {
 
 /** What the Mailroom child process sends back. */
 export type ChildMessage =
-  | { type: 'ready'; ports: { smtp: number; http: number }; apiUrl: string }
+  | { type: 'ready'; ports: { smtp: number; http: number; pop3: number }; apiUrl: string }
   | { type: 'failed'; message: string }
   | { type: 'gc'; id: number; memory: NodeJS.MemoryUsage }
   | { type: 'cpu'; id: number; cpu: NodeJS.CpuUsage };

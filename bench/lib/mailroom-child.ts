@@ -14,6 +14,7 @@ export class MailroomChild {
     private readonly child: ChildProcess,
     readonly smtpPort: number,
     readonly apiUrl: string,
+    readonly pop3Port: number,
   ) {
     child.on('message', (message: ChildMessage) => {
       if (message.type !== 'gc' && message.type !== 'cpu') return;
@@ -44,7 +45,7 @@ export class MailroomChild {
         if (message.type !== 'ready') return;
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolve(new MailroomChild(child, message.ports.smtp, message.apiUrl));
+        resolve(new MailroomChild(child, message.ports.smtp, message.apiUrl, message.ports.pop3));
       });
     });
   }

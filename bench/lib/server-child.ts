@@ -39,7 +39,7 @@ async function main(gc: () => void): Promise<void> {
   process.once('disconnect', () => {
     void mailroom.close().finally(() => process.exit(0));
   });
-  send({ type: 'ready', ports: { smtp: mailroom.ports.smtp, http: mailroom.ports.http }, apiUrl: mailroom.apiUrl });
+  send({ type: 'ready', ports: { smtp: mailroom.ports.smtp, http: mailroom.ports.http, pop3: mailroom.ports.pop3 }, apiUrl: mailroom.apiUrl });
 }
 
 const gc = globalThis.gc;
