@@ -16,6 +16,8 @@ export interface MailroomConfig {
   pop3sPort: number | null;
   /** POP3 user name to password; null accepts any credentials. */
   pop3Auth: ReadonlyMap<string, string> | null;
+  /** Seconds a POP2/POP3 session may stay silent before it is logged out. */
+  pop3IdleSeconds: number;
   /** POP2 (RFC 937); null means off. */
   pop2Port: number | null;
   maxMessages: number;
@@ -55,6 +57,7 @@ export interface RawSettings {
   pop3Port?: string;
   pop3sPort?: string;
   pop3Auth?: string;
+  pop3Idle?: string;
   pop2Port?: string;
   maxMessages?: string;
   maxStoreBytes?: string;
@@ -74,6 +77,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--pop3s-port', key: 'pop3sPort', env: 'MAILROOM_POP3S_PORT', arg: 'PORT', help: 'implicit-TLS POP3 port; needs TLS (default off)' },
   { flag: '--pop3-auth', key: 'pop3Auth', env: 'MAILROOM_POP3_AUTH', arg: 'USERS', help: 'require these POP3 logins: user:pass,... or @file with one per line (default: any)' },
   { flag: '--pop2-port', key: 'pop2Port', env: 'MAILROOM_POP2_PORT', arg: 'PORT', help: 'POP2 (RFC 937) port; 109 is the historic one (default off)' },
+  { flag: '--pop3-idle', key: 'pop3Idle', env: 'MAILROOM_POP3_IDLE', arg: 'SECONDS', help: 'log out POP2/POP3 sessions idle this long (default 600, the RFC 1939 minimum)' },
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
@@ -147,6 +151,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     pop3Port: parsePort('--pop3-port', raw.pop3Port ?? '1110'),
     pop3sPort: raw.pop3sPort === undefined ? null : parsePort('--pop3s-port', raw.pop3sPort),
     pop3Auth: raw.pop3Auth === undefined ? null : parseCredentials('--pop3-auth', raw.pop3Auth),
+    pop3IdleSeconds: parseCount('--pop3-idle', raw.pop3Idle ?? '600'),
     pop2Port: raw.pop2Port === undefined ? null : parsePort('--pop2-port', raw.pop2Port),
     maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
     maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),

@@ -23,6 +23,8 @@ export interface MailroomOptions {
   pop3sPort?: number | null;
   /** POP3 logins to require, user name to password; any credentials are accepted without. */
   pop3Auth?: Record<string, string>;
+  /** Seconds before an idle POP2/POP3 session is logged out; default 600 (RFC 1939 §3). */
+  pop3Idle?: number;
   /** POP2 (RFC 937), off unless set; uses the pop3Auth logins. */
   pop2Port?: number | null;
   maxMessages?: number;
@@ -57,6 +59,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     httpPort: text(options.httpPort),
     pop3Port: text(options.pop3Port),
     pop3sPort: text(options.pop3sPort),
+    pop3Idle: text(options.pop3Idle),
     pop3Auth: options.pop3Auth && Object.entries(options.pop3Auth).map(([user, pass]) => `${user}:${pass}`).join(','),
     pop2Port: text(options.pop2Port),
     maxMessages: text(options.maxMessages),
@@ -110,9 +113,6 @@ function portError(error: NodeJS.ErrnoException, flag: string, port: number, hos
   return new Error(`${flag}: cannot listen on ${host}:${port}: ${error.message}`);
 }
 
-/** RFC 1939 §3: an autologout timer of at least 10 minutes. */
-const POP3_IDLE_MS = 10 * 60 * 1000;
-
 /** Starts every listener; resolves once all of them accept connections. */
 export async function startMailroom(options: MailroomOptions = {}): Promise<Mailroom> {
   const config = resolveConfig(settingsFromOptions(options));
@@ -128,10 +128,10 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   if (config.smtpsPort !== null) {
     listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize })));
   }
-  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: POP3_IDLE_MS }, config.pop3sPort !== null);
+  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000 }, config.pop3sPort !== null);
   listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain));
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
-  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: POP3_IDLE_MS });
+  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000 });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server));
   const bound = new Map<string, number>();
   const status = (): ListenerStatus[] => [

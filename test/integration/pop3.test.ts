@@ -103,6 +103,43 @@ describe('POP3 with Python poplib', () => {
   });
 });
 
+describe('POP3 session limits', () => {
+  it('logs out an idle session without deleting what it marked (RFC 1939 §3)', async () => {
+    const mailroom = await useMailroom({ pop3Idle: 1 });
+    const id = await send(mailroom, { subject: 'stays' });
+    const socket = connect(mailroom.ports.pop3, '127.0.0.1');
+    socket.setEncoding('latin1');
+    let received = '';
+    socket.on('data', (chunk: string) => (received += chunk));
+    await once(socket, 'connect');
+    socket.write('USER u\r\nPASS p\r\nDELE 1\r\n');
+    const started = Date.now();
+    await once(socket, 'close');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(received.trimEnd().split('\r\n').slice(1)).toStrictEqual([
+      '+OK Hello u, send PASS',
+      expect.stringMatching(/^\+OK u has 1 message \(\d+ octets\)$/),
+      '+OK Message 1 deleted',
+      '-ERR Autologout: idle for too long',
+    ]);
+    expect((await api(mailroom, `/api/messages/${id}`)).status).toBe(200);
+  });
+
+  it('announces QUIT deletions to live clients as message:delete', async () => {
+    const { io } = await import('socket.io-client');
+    const mailroom = await useMailroom();
+    const id = await send(mailroom, { subject: 'to be popped' });
+    const socket = io(mailroom.apiUrl, { transports: ['websocket'] });
+    await once(socket, 'connect');
+    const deleted = new Promise((resolve) => socket.once('message:delete', resolve));
+    const pop = connect(mailroom.ports.pop3, '127.0.0.1');
+    pop.write('USER u\r\nPASS p\r\nDELE 1\r\nQUIT\r\n');
+    expect(await deleted).toStrictEqual({ ids: [id] });
+    pop.destroy();
+    socket.close();
+  });
+});
+
 describe('POP3 bad input', () => {
   it('answers -ERR with a reason and goes on; ten errors in a row close the connection; a drop deletes nothing', async () => {
     const mailroom = await useMailroom();

@@ -11,6 +11,7 @@ describe('configuration', () => {
       pop3Port: 1110,
       pop3sPort: null,
       pop3Auth: null,
+      pop3IdleSeconds: 600,
       pop2Port: null,
       maxMessages: 10000,
       maxStoreBytes: 512 * 1024 * 1024,
