@@ -140,6 +140,17 @@ describe('POP3 session limits', () => {
   });
 });
 
+describe('POP3 over implicit TLS', () => {
+  it('serves POP3S on --pop3s-port, without offering STLS there', async () => {
+    const mailroom = await useMailroom({ tls: 'self-signed', pop3sPort: 0 });
+    await send(mailroom, { subject: 'secure', text: 'over TLS' });
+    const out = await poplib<{ capa: string[]; pass: string; retr1: string[] }>(mailroom.ports.pop3s!, 'pop3s');
+    expect(out.capa).not.toContain('STLS');
+    expect(out.pass).toMatch(/^\+OK tester has 1 message \(\d+ octets\)$/);
+    expect(out.retr1.slice(-1)).toStrictEqual(['over TLS']);
+  });
+});
+
 describe('POP3 bad input', () => {
   it('answers -ERR with a reason and goes on; ten errors in a row close the connection; a drop deletes nothing', async () => {
     const mailroom = await useMailroom();

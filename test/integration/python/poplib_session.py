@@ -22,7 +22,12 @@ def lines(response):
 
 
 out = {}
-client = poplib.POP3("127.0.0.1", port, timeout=10)
+if mode == "pop3s":
+    import ssl
+
+    client = poplib.POP3_SSL("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
+else:
+    client = poplib.POP3("127.0.0.1", port, timeout=10)
 out["welcome"] = text(client.getwelcome())
 
 if mode == "walk":
@@ -66,6 +71,12 @@ elif mode == "lock":
     third.user(user)
     out["after_quit"] = text(third.pass_(secret))
     third.quit()
+elif mode == "pop3s":
+    out["capa"] = sorted(client.capa().keys())
+    client.user(user)
+    out["pass"] = text(client.pass_(secret))
+    out["retr1"] = lines(client.retr(1))
+    client.quit()
 elif mode == "stls":
     out["stls"] = text(client.stls(context=__import__("ssl")._create_unverified_context()))
     out["capa_after"] = sorted(client.capa().keys())
