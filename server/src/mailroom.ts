@@ -72,7 +72,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
   };
 }
 
-/** A protocol listener: how it starts, and how it stops when SMTP's own close must run. */
+/** A protocol listener: how it starts, and, where it owns sessions, how it ends them. */
 interface Listener {
   name: string;
   server: NetServer;
@@ -102,8 +102,8 @@ function smtpListener(name: string, flag: string, port: number, smtp: SMTPServer
   };
 }
 
-function netListener(name: string, flag: string, port: number, server: NetServer): Listener {
-  return { name, server, listen: (host) => listenOn(server, (p, h, done) => server.listen(p, h, done), port, host, flag) };
+function netListener(name: string, flag: string, port: number, server: NetServer, close?: () => Promise<void>): Listener {
+  return { name, server, close, listen: (host) => listenOn(server, (p, h, done) => server.listen(p, h, done), port, host, flag) };
 }
 
 function portError(error: NodeJS.ErrnoException, flag: string, port: number, host: string): Error {
@@ -129,10 +129,11 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize })));
   }
   const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000 }, config.pop3sPort !== null);
-  listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain));
+  // pop3.close() ends the sessions of both POP3 listeners.
+  listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain, pop3.close));
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
   const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000 });
-  if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server));
+  if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
   const bound = new Map<string, number>();
   const status = (): ListenerStatus[] => [
     ...listeners.map((l) => ({ name: l.name, port: bound.get(l.name) ?? null, listening: l.server.listening })),
@@ -148,7 +149,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     // every HTTP connection, long polls included, instead of waiting for them.
     io.disconnectSockets(true);
     io.engine.close();
-    await Promise.all([...listeners.filter((l) => l.close).map((l) => l.close!()), pop3.close(), ...(pop2 ? [pop2.close()] : []), app.close()]);
+    await Promise.all([...listeners.map((l) => l.close?.()), app.close()]);
   };
 
   try {
