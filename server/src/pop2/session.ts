@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Maildrop, visibleTo, wireBytes } from '../pop3/maildrop.js';
 import type { MessageStore } from '../store/message-store.js';
+import { LineReader } from '../pop3/line-reader.js';
 
 /** Command lines are short (a keyword, a user name and a password); longer ones are refused. */
 const MAX_LINE = 512;
@@ -56,8 +57,10 @@ type State =
  */
 export class Pop2Session {
   private state: State = { kind: 'auth' };
-  private buffer: Buffer = Buffer.alloc(0);
-  private discarding = false;
+  private readonly reader = new LineReader(MAX_LINE, (line) => {
+    this.onLine(line);
+    return !this.closed;
+  });
   private errors = 0;
   private closed = false;
 
@@ -65,7 +68,7 @@ export class Pop2Session {
     private readonly socket: Socket,
     private readonly ctx: Pop2Context,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.setTimeout(ctx.idleMs, () => {
       // Like POP3's autologout: the session ends without QUIT, so nothing is deleted.
       this.send('- Autologout: idle for too long');
@@ -74,27 +77,6 @@ export class Pop2Session {
     socket.on('close', () => this.release());
     socket.on('error', () => undefined);
     this.send(`+ POP2 ${ctx.hostname} Mailroom server ready`);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    let eol: number;
-    while ((eol = this.buffer.indexOf(0x0a)) >= 0) {
-      const line = this.buffer.subarray(0, eol > 0 && this.buffer[eol - 1] === 0x0d ? eol - 1 : eol);
-      this.buffer = this.buffer.subarray(eol + 1);
-      if (this.discarding) {
-        this.discarding = false;
-        continue;
-      }
-      this.onLine(line.length > MAX_LINE ? null : line.toString('utf8'));
-      if (this.closed) return;
-    }
-    if (this.buffer.length > MAX_LINE) {
-      // Answer an over-long line once, then drop the rest of it as it arrives.
-      this.buffer = Buffer.alloc(0);
-      if (!this.discarding) this.onLine(null);
-      this.discarding = true;
-    }
   }
 
   private send(line: string): void {

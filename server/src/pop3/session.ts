@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { Maildrop, visibleTo, wireBytes } from './maildrop.js';
+import { LineReader } from './line-reader.js';
 
 /** Longer lines are not read at all; they are answered once and dropped. */
 const MAX_LINE = 512;
@@ -40,8 +41,10 @@ let timestampCounter = 0;
  */
 export class Pop3Session {
   private state: State = { kind: 'authorization', user: null, saslPlain: false };
-  private buffer: Buffer = Buffer.alloc(0);
-  private discarding = false;
+  private readonly reader = new LineReader(MAX_LINE, (line) => {
+    this.onLine(line);
+    return !this.closed;
+  });
   private errors = 0;
   private closed = false;
   private readonly timestamp: string;
@@ -65,28 +68,7 @@ export class Pop3Session {
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    let eol: number;
-    while ((eol = this.buffer.indexOf(0x0a)) >= 0) {
-      const line = this.buffer.subarray(0, eol > 0 && this.buffer[eol - 1] === 0x0d ? eol - 1 : eol);
-      this.buffer = this.buffer.subarray(eol + 1);
-      if (this.discarding) {
-        this.discarding = false;
-        continue;
-      }
-      this.onLine(line.length > MAX_LINE ? null : line.toString('utf8'));
-      if (this.closed) return;
-    }
-    if (this.buffer.length > MAX_LINE) {
-      // Answer an over-long line once, then drop the rest of it as it arrives.
-      this.buffer = Buffer.alloc(0);
-      if (!this.discarding) this.onLine(null);
-      this.discarding = true;
-    }
+    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
   }
 
   private send(line: string): void {
@@ -239,7 +221,7 @@ export class Pop3Session {
     this.socket = secure;
     this.secure = true;
     // RFC 2595 §4: anything the client pipelined before the handshake is discarded.
-    this.buffer = Buffer.alloc(0);
+    this.reader.reset();
     this.attach(secure);
   }
 
