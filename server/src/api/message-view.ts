@@ -2,6 +2,7 @@ import { simpleParser } from 'mailparser';
 import { partBody } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
+import { MessageCache } from '../store/message-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
 import { toSummary } from './serialize.js';
@@ -21,23 +22,14 @@ interface View {
  * and kept in a least-recently-used cache with a memory budget.
  */
 export class MessageViews {
-  private readonly cache = new Map<string, View>();
-  private cached = 0;
-  private readonly onDelete = (ids: string[]): void => ids.forEach((id) => this.forget(id));
-  private readonly onClear = (): void => {
-    this.cache.clear();
-    this.cached = 0;
-  };
+  private readonly cache: MessageCache<View>;
 
-  constructor(
-    private readonly store: MessageStore,
-    private readonly budgetBytes: number,
-  ) {
-    store.events.on('delete', this.onDelete).on('clear', this.onClear);
+  constructor(store: MessageStore, budgetBytes: number) {
+    this.cache = new MessageCache(store, budgetBytes, (view) => view.cost);
   }
 
   close(): void {
-    this.store.events.off('delete', this.onDelete).off('clear', this.onClear);
+    this.cache.close();
   }
 
   async detail(message: StoredMessage): Promise<MessageDetail> {
@@ -59,29 +51,11 @@ export class MessageViews {
     };
   }
 
-  private forget(id: string): void {
-    const view = this.cache.get(id);
-    if (!view) return;
-    this.cache.delete(id);
-    this.cached -= view.cost;
-  }
-
   private async view(message: StoredMessage): Promise<View> {
     const hit = this.cache.get(message.id);
-    if (hit) {
-      // Re-inserting moves it to the young end of the Map's order.
-      this.cache.delete(message.id);
-      this.cache.set(message.id, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const view = await buildView(message);
     this.cache.set(message.id, view);
-    this.cached += view.cost;
-    for (const [id, old] of this.cache) {
-      if (this.cached <= this.budgetBytes || id === message.id) break;
-      this.cache.delete(id);
-      this.cached -= old.cost;
-    }
     return view;
   }
 }
