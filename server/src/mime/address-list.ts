@@ -221,17 +221,13 @@ class AddressParser {
     let start = ++this.p;
     for (; this.p < this.end; this.p++) {
       const c = s.charCodeAt(this.p);
-      if (c === 0) {
-        this.buf += s.slice(start, this.p) + NUL_REPLACEMENT;
-        start = this.p + 1;
+      const resumed = this.keepSpecial(c, start);
+      if (resumed >= 0) {
+        start = resumed;
       } else if (c === DQUOTE) {
         this.buf += s.slice(start, this.p);
         this.p++;
         return this.skipLwsp();
-      } else if (c === LF) {
-        const cut = this.p > start && s.charCodeAt(this.p - 1) === CR ? this.p - 1 : this.p;
-        this.buf += s.slice(start, cut);
-        start = this.p + 1;
       } else if (c === BACKSLASH) {
         this.p++;
         if (this.p >= this.end) return ERR;
@@ -246,6 +242,23 @@ class AddressParser {
     }
     // unterminated: only what came before the last escape or line break was kept
     return ERR;
+  }
+
+  /**
+   * Inside a quoted string or domain literal, a NUL is kept as U+FFFD and a
+   * folding line break (with its CR) is dropped. Returns where the kept text
+   * resumes after such a character, or -1 for any other.
+   */
+  private keepSpecial(c: number, start: number): number {
+    const s = this.s;
+    if (c === 0) {
+      this.buf += s.slice(start, this.p) + NUL_REPLACEMENT;
+      return this.p + 1;
+    }
+    if (c !== LF) return -1;
+    const cut = this.p > start && s.charCodeAt(this.p - 1) === CR ? this.p - 1 : this.p;
+    this.buf += s.slice(start, cut);
+    return this.p + 1;
   }
 
   /** A run of atext and dots (obs-phrase, RFC 5322 §4.1), then CFWS. May be empty. */
@@ -281,19 +294,15 @@ class AddressParser {
     let start = this.p++;
     for (; this.p < this.end; this.p++) {
       const c = s.charCodeAt(this.p);
-      if (c === 0) {
-        this.buf += s.slice(start, this.p) + NUL_REPLACEMENT;
-        start = this.p + 1;
+      const resumed = this.keepSpecial(c, start);
+      if (resumed >= 0) {
+        start = resumed;
       } else if (c === LBRACKET) {
         return ERR;
       } else if (c === RBRACKET) {
         this.buf += s.slice(start, this.p + 1);
         this.p++;
         return this.skipLwsp();
-      } else if (c === LF) {
-        const cut = this.p > start && s.charCodeAt(this.p - 1) === CR ? this.p - 1 : this.p;
-        this.buf += s.slice(start, cut);
-        start = this.p + 1;
       } else if (c === BACKSLASH) {
         this.p++;
         if (this.p >= this.end) return ERR;
