@@ -111,7 +111,7 @@ describe('POP2 (RFC 937)', () => {
     expect(info.body.ports).not.toHaveProperty('pop2');
   });
 
-  it('walks HELO, READ, RETR, ACKS, NACK, ACKD, FOLD and QUIT; QUIT deletes exactly the ACKD message', async () => {
+  it('walks HELO, READ, RETR, ACKS, NACK, ACKD, FOLD and QUIT; closing the folder deletes exactly the ACKD messages', async () => {
     const mailroom = await useMailroom({ pop2Port: 0 });
     expect(mailroom.ports.pop2).toEqual(expect.any(Number));
     const info = await api<{ ports: Record<string, number> }>(mailroom, '/api/info');
@@ -142,12 +142,21 @@ describe('POP2 (RFC 937)', () => {
     expect(await pop.command('READ')).toBe('=0');
     expect(await pop.command('READ 99')).toBe('=0');
     expect(await pop.command('READ 1')).toBe(`=${one!.length}`);
-    // Only INBOX exists: another folder is empty.
+    // Nothing is deleted while the folder stays open.
+    expect(await ids(mailroom)).toStrictEqual([first, second, third].sort());
+    // Only INBOX exists: another folder is empty. Leaving INBOX closes it: the ACKD message goes.
     expect(await pop.command('FOLD drafts')).toBe('#0');
     expect(await pop.command('READ 1')).toBe('=0');
+    expect(await ids(mailroom)).toStrictEqual([first, third].sort());
+    // Selected again, INBOX is numbered afresh and shows mail that arrived meanwhile.
+    const fourth = await send(mailroom, { subject: 'fourth', to: 'dave@example.test' });
+    const four = await crlfBytes(mailroom, fourth);
     expect(await pop.command('FOLD inbox')).toBe('#3');
-    // Nothing is deleted before QUIT.
-    expect(await ids(mailroom)).toStrictEqual([first, second, third].sort());
+    expect(await pop.command('READ 2')).toBe(`=${three!.length}`);
+    expect(await pop.command('READ 3')).toBe(`=${four!.length}`);
+    expect(await pop.retr(four!.length)).toStrictEqual(four);
+    expect(await pop.command('ACKD')).toBe('=0');
+    expect(await ids(mailroom)).toStrictEqual([first, third, fourth].sort());
     expect(await pop.command('QUIT')).toMatch(/^\+ POP2 \S+ signing off$/);
     expect(await pop.closed()).toBe('');
     expect(await ids(mailroom)).toStrictEqual([first, third].sort());

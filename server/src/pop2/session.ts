@@ -26,7 +26,7 @@ export interface Pop2Context {
 interface Mailbox {
   user: string;
   lock: string;
-  /** INBOX, numbered 1..n for the whole session; ACKD only marks entries (see ackd()). */
+  /** INBOX, numbered 1..n until the folder is left; ACKD only marks entries (see ack()). */
   inbox: Maildrop;
   /** The selected folder: INBOX, or another name, which is empty here. */
   folder: string;
@@ -156,7 +156,9 @@ export class Pop2Session {
   /**
    * FOLD name: selects a folder, replying with its count. Mailroom has only
    * INBOX (any case); any other folder is empty, `#0`, as RFC 937 answers
-   * for a folder with no messages. Marks from ACKD are kept, not carried out.
+   * for a folder with no messages. Leaving a folder closes it, as in the
+   * RFC 937 implementations that rewrite the folder when it is closed: its
+   * ACKD marks are carried out and INBOX is numbered afresh when selected again.
    */
   private fold(args: string[]): void {
     if (this.state.kind === 'auth') return this.err('Not logged in yet');
@@ -164,7 +166,9 @@ export class Pop2Session {
     if (this.state.kind === 'done') return;
     if (args.length !== 1) return this.err('FOLD needs one folder name');
     const box = this.state.box;
+    this.expungeMarked(box);
     box.folder = args[0]!.toUpperCase() === INBOX ? INBOX : args[0]!;
+    if (box.folder === INBOX) box.inbox = new Maildrop(visibleTo(box.user, this.ctx.store.all()));
     this.state = { kind: 'mbox', box, current: 1 };
     this.reply(`#${this.count(box)}`);
   }
@@ -206,8 +210,8 @@ export class Pop2Session {
    * acknowledges and deletes the message, then announces the next. Numbers
    * must not shift within a session, so, as in RFC 937 implementations and
    * POP3's UPDATE (RFC 1939 §6), ACKD only marks the message: a later READ
-   * of it gives `=0`, and it leaves the store when the session ends with QUIT
-   * — never on a dropped connection or an autologout.
+   * of it gives `=0`, and it leaves the store when the folder is closed by
+   * FOLD or QUIT — never on a dropped connection or an autologout.
    */
   private ack(keyword: 'ACKS' | 'ACKD' | 'NACK', args: string[]): void {
     if (this.state.kind === 'auth') return this.err('Not logged in yet');
@@ -225,14 +229,18 @@ export class Pop2Session {
   private quit(args: string[]): void {
     if (args.length > 0) return this.err('QUIT takes no argument');
     const box = this.mailbox();
-    let removed = 0;
-    if (box) {
-      const marked = box.inbox.entries.filter((e) => e.deleted).map((e) => e.message.id);
-      removed = this.ctx.store.delete(marked).length;
-    }
+    if (box) this.expungeMarked(box);
     this.send(`+ POP2 ${this.ctx.hostname} signing off`);
-    if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
     this.end();
+  }
+
+  /** Removes the messages ACKD marked from the store; the marks are spent. */
+  private expungeMarked(box: Mailbox): void {
+    const marked = box.inbox.entries.filter((e) => e.deleted).map((e) => e.message.id);
+    if (marked.length === 0) return;
+    const removed = this.ctx.store.delete(marked).length;
+    box.inbox = new Maildrop(box.inbox.entries.filter((e) => !e.deleted).map((e) => e.message));
+    this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
   }
 
   /** Enters ITEM for message `number`, replying with its length (0 when there is no such live message). */
