@@ -26,7 +26,7 @@ async function collect(gc: () => void): Promise<NodeJS.MemoryUsage> {
 async function main(gc: () => void): Promise<void> {
   const mailroom = await startMailroom({
     smtpPort: 0,
-    pop3Port: 0,
+    pop3Port: 0, imapPort: 0,
     httpPort: 0,
     logLevel: 'silent',
     maxMessages: CHILD_MAX_MESSAGES,

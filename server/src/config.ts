@@ -20,6 +20,13 @@ export interface MailroomConfig {
   pop3IdleSeconds: number;
   /** POP2 (RFC 937); null means off. */
   pop2Port: number | null;
+  imapPort: number;
+  /** Implicit-TLS IMAP; null means off. */
+  imapsPort: number | null;
+  /** IMAP user name to password; null accepts any credentials. */
+  imapAuth: ReadonlyMap<string, string> | null;
+  /** Seconds an IMAP session may stay silent before it is logged out. */
+  imapIdleSeconds: number;
   maxMessages: number;
   maxStoreBytes: number;
   maxMessageSize: number;
@@ -59,6 +66,10 @@ export interface RawSettings {
   pop3Auth?: string;
   pop3Idle?: string;
   pop2Port?: string;
+  imapPort?: string;
+  imapsPort?: string;
+  imapAuth?: string;
+  imapIdle?: string;
   maxMessages?: string;
   maxStoreBytes?: string;
   maxMessageSize?: string;
@@ -78,6 +89,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--pop3-auth', key: 'pop3Auth', env: 'MAILROOM_POP3_AUTH', arg: 'USERS', help: 'require these POP3 logins: user:pass,... or @file with one per line (default: any)' },
   { flag: '--pop2-port', key: 'pop2Port', env: 'MAILROOM_POP2_PORT', arg: 'PORT', help: 'POP2 (RFC 937) port; 109 is the historic one (default off)' },
   { flag: '--pop3-idle', key: 'pop3Idle', env: 'MAILROOM_POP3_IDLE', arg: 'SECONDS', help: 'log out POP2/POP3 sessions idle this long (default 600, the RFC 1939 minimum)' },
+  { flag: '--imap-port', key: 'imapPort', env: 'MAILROOM_IMAP_PORT', arg: 'PORT', help: 'IMAP port (default 1143)' },
+  { flag: '--imaps-port', key: 'imapsPort', env: 'MAILROOM_IMAPS_PORT', arg: 'PORT', help: 'implicit-TLS IMAP port; needs TLS (default off)' },
+  { flag: '--imap-auth', key: 'imapAuth', env: 'MAILROOM_IMAP_AUTH', arg: 'USERS', help: 'require these IMAP logins: user:pass,... or @file with one per line (default: any)' },
+  { flag: '--imap-idle', key: 'imapIdle', env: 'MAILROOM_IMAP_IDLE', arg: 'SECONDS', help: 'log out IMAP sessions idle this long (default 1800, the RFC 3501 minimum)' },
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
@@ -153,6 +168,10 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     pop3Auth: raw.pop3Auth === undefined ? null : parseCredentials('--pop3-auth', raw.pop3Auth),
     pop3IdleSeconds: parseCount('--pop3-idle', raw.pop3Idle ?? '600'),
     pop2Port: raw.pop2Port === undefined ? null : parsePort('--pop2-port', raw.pop2Port),
+    imapPort: parsePort('--imap-port', raw.imapPort ?? '1143'),
+    imapsPort: raw.imapsPort === undefined ? null : parsePort('--imaps-port', raw.imapsPort),
+    imapAuth: raw.imapAuth === undefined ? null : parseCredentials('--imap-auth', raw.imapAuth),
+    imapIdleSeconds: parseCount('--imap-idle', raw.imapIdle ?? '1800'),
     maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
     maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),
     maxMessageSize: parseSize('--max-message-size', raw.maxMessageSize ?? '25MiB'),
@@ -207,7 +226,7 @@ function resolveTls(raw: RawSettings): TlsSetting {
 
 /** Checks that hold between settings. */
 function checkConsistency(config: MailroomConfig): void {
-  for (const [flag, port] of [['--smtps-port', config.smtpsPort], ['--pop3s-port', config.pop3sPort]] as const) {
+  for (const [flag, port] of [['--smtps-port', config.smtpsPort], ['--pop3s-port', config.pop3sPort], ['--imaps-port', config.imapsPort]] as const) {
     if (port !== null && config.tls === null) throw new ConfigError(flag, 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
   }
   if (config.maxMessageSize > config.maxStoreBytes) {

@@ -7,6 +7,7 @@ import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
+import { createImapServers } from './imap/imap-server.js';
 import { createPop2Server } from './pop2/pop2-server.js';
 import { createPop3Servers } from './pop3/pop3-server.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
@@ -27,6 +28,12 @@ export interface MailroomOptions {
   pop3Idle?: number;
   /** POP2 (RFC 937), off unless set; uses the pop3Auth logins. */
   pop2Port?: number | null;
+  imapPort?: number;
+  imapsPort?: number | null;
+  /** IMAP logins to require, user name to password; any credentials are accepted without. */
+  imapAuth?: Record<string, string>;
+  /** Seconds before an idle IMAP session is logged out; default 1800 (RFC 3501 §5.4). */
+  imapIdle?: number;
   maxMessages?: number;
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
@@ -40,7 +47,7 @@ export interface MailroomOptions {
 
 export interface Mailroom {
   /** Bound ports; with port 0 these are the ones the system picked. */
-  ports: { smtp: number; http: number; pop3: number; smtps?: number; pop3s?: number; pop2?: number };
+  ports: { smtp: number; http: number; pop3: number; imap: number; smtps?: number; pop3s?: number; pop2?: number; imaps?: number };
   /** Host to connect to: the listen address, or 127.0.0.1 when listening on every address. */
   host: string;
   apiUrl: string;
@@ -62,6 +69,10 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     pop3Idle: text(options.pop3Idle),
     pop3Auth: options.pop3Auth && Object.entries(options.pop3Auth).map(([user, pass]) => `${user}:${pass}`).join(','),
     pop2Port: text(options.pop2Port),
+    imapPort: text(options.imapPort),
+    imapsPort: text(options.imapsPort),
+    imapIdle: text(options.imapIdle),
+    imapAuth: options.imapAuth && Object.entries(options.imapAuth).map(([user, pass]) => `${user}:${pass}`).join(','),
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
@@ -134,6 +145,13 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
   const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000 });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
+  const imap = createImapServers(
+    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version },
+    config.imapsPort !== null,
+  );
+  // imap.close() ends the sessions of both IMAP listeners.
+  listeners.push(netListener('imap', '--imap-port', config.imapPort, imap.plain, imap.close));
+  if (imap.secure && config.imapsPort !== null) listeners.push(netListener('imaps', '--imaps-port', config.imapsPort, imap.secure));
   const bound = new Map<string, number>();
   const status = (): ListenerStatus[] => [
     ...listeners.map((l) => ({ name: l.name, port: bound.get(l.name) ?? null, listening: l.server.listening })),
@@ -165,13 +183,14 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   }
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const ports: Mailroom['ports'] = { smtp: bound.get('smtp')!, http: bound.get('http')!, pop3: bound.get('pop3')! };
+  const ports: Mailroom['ports'] = { smtp: bound.get('smtp')!, http: bound.get('http')!, pop3: bound.get('pop3')!, imap: bound.get('imap')! };
   if (bound.has('smtps')) ports.smtps = bound.get('smtps')!;
   if (bound.has('pop3s')) ports.pop3s = bound.get('pop3s')!;
   if (bound.has('pop2')) ports.pop2 = bound.get('pop2')!;
+  if (bound.has('imaps')) ports.imaps = bound.get('imaps')!;
   logger.info(
     { ports, listen: config.listen },
-    `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, POP3 on ${ports.pop3}, web and API on http://${urlHost}:${ports.http}`,
+    `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, POP3 on ${ports.pop3}, IMAP on ${ports.imap}, web and API on http://${urlHost}:${ports.http}`,
   );
   return { ports, host, apiUrl: `http://${urlHost}:${ports.http}`, close };
 }

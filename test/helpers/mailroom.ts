@@ -3,7 +3,7 @@ import { afterAll } from 'vitest';
 
 /** A Mailroom on free ports for one test file, closed after it. */
 export async function useMailroom(options: MailroomOptions = {}): Promise<Mailroom> {
-  const mailroom = await startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, logLevel: 'silent', ...options });
+  const mailroom = await startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, logLevel: 'silent', ...options });
   afterAll(() => mailroom.close());
   return mailroom;
 }

@@ -23,12 +23,12 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 interface Started {
   child: ChildProcess;
-  ports: { smtp: number; http: number; pop3: number };
+  ports: { smtp: number; http: number; pop3: number; imap: number };
 }
 
 /** Starts the CLI and reads the ports from its start-up log line. */
 async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn('node', [bin, '--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', ...args], { env: { ...process.env, ...env } });
+  const child = spawn('node', [bin, '--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', '--imap-port', '0', ...args], { env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.setEncoding('utf8');
   return new Promise((resolve, reject) => {
@@ -86,7 +86,7 @@ describe('mailroom command', () => {
 
   it('exits with status 1 and one line when a port is taken', async () => {
     const other = await useMailroom();
-    const result = await cli(['--smtp-port', String(other.ports.smtp), '--http-port', '0', '--pop3-port', '0']);
+    const result = await cli(['--smtp-port', String(other.ports.smtp), '--http-port', '0', '--pop3-port', '0', '--imap-port', '0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`mailroom: --smtp-port: port ${other.ports.smtp} on 127.0.0.1 is already in use\n`);
   });
@@ -94,7 +94,7 @@ describe('mailroom command', () => {
   it('takes settings from the environment, flags winning, and reports picked ports', async () => {
     const { child, ports } = await start(['--max-messages', '7'], { MAILROOM_MAX_MESSAGES: '5', MAILROOM_MAX_STORE_BYTES: '1MiB', MAILROOM_MAX_MESSAGE_SIZE: '1KiB' });
     const info = (await (await fetch(`http://127.0.0.1:${ports.http}/api/info`)).json()) as { ports: object; limits: object };
-    expect(Object.keys(info.ports).sort()).toStrictEqual(['http', 'pop3', 'smtp']);
+    expect(Object.keys(info.ports).sort()).toStrictEqual(['http', 'imap', 'pop3', 'smtp']);
     expect(info.ports).toMatchObject({ smtp: ports.smtp, http: ports.http });
     expect(info.limits).toStrictEqual({ maxMessages: 7, maxStoreBytes: 1024 * 1024 });
     const wire = await SmtpWire.open(ports.smtp);

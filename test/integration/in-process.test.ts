@@ -6,8 +6,8 @@ import { send } from '../helpers/send.js';
 describe('startMailroom from code', () => {
   it('runs two instances in one process without either seeing the other', async () => {
     const [a, b] = await Promise.all([
-      startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, logLevel: 'silent' }),
-      startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, logLevel: 'silent', maxMessages: 3 }),
+      startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, logLevel: 'silent' }),
+      startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, logLevel: 'silent', maxMessages: 3 }),
     ]);
     try {
       expect(new Set([a.ports.smtp, a.ports.http, a.ports.pop3, b.ports.smtp, b.ports.http, b.ports.pop3]).size).toBe(6);
@@ -30,16 +30,16 @@ describe('startMailroom from code', () => {
 
   it('rejects bad options with the same errors as the CLI', async () => {
     await expect(startMailroom({ smtpPort: 70000 })).rejects.toThrow(ConfigError);
-    await expect(startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, maxStoreBytes: 'huge' })).rejects.toThrow(
+    await expect(startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, maxStoreBytes: 'huge' })).rejects.toThrow(
       '--max-store-bytes: expected a size such as 1048576, 512KiB, 25MiB or 1GiB, got "huge"',
     );
   });
 
   it('frees its ports on close', async () => {
-    const first = await startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, logLevel: 'silent' });
+    const first = await startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, logLevel: 'silent' });
     const ports = first.ports;
     await first.close();
-    const again = await startMailroom({ smtpPort: ports.smtp, httpPort: ports.http, pop3Port: ports.pop3, logLevel: 'silent' });
+    const again = await startMailroom({ smtpPort: ports.smtp, httpPort: ports.http, pop3Port: ports.pop3, imapPort: ports.imap, logLevel: 'silent' });
     expect(again.ports).toStrictEqual(ports);
     await again.close();
   });

@@ -44,6 +44,7 @@ describe('TLS', () => {
       smtp: mailroom.ports.smtp,
       smtps: mailroom.ports.smtps,
       pop3: mailroom.ports.pop3,
+      imap: mailroom.ports.imap,
       http: mailroom.ports.http,
     });
   });
@@ -65,7 +66,7 @@ describe('TLS', () => {
   });
 
   it('refuses an unreadable certificate file naming the flag', async () => {
-    await expect(startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } })).rejects.toThrow(/^--tls-cert: cannot read/);
+    await expect(startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0, tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } })).rejects.toThrow(/^--tls-cert: cannot read/);
   });
 
   it('checks the certificate with openssl s_client as a client we did not write', async () => {

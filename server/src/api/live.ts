@@ -24,8 +24,8 @@ export function attachLive(httpServer: HttpServer, store: MessageStore): Server<
   const onUpdate = (message: StoredMessage): void => {
     if (listening()) io.emit('message:update', toSummary(message));
   };
-  const onDelete = (ids: string[]): void => {
-    io.emit('message:delete', { ids });
+  const onDelete = (messages: StoredMessage[]): void => {
+    io.emit('message:delete', { ids: messages.map((m) => m.id) });
   };
   const onClear = (): void => {
     io.emit('messages:clear');

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Maildrop, visibleTo, wireBytes } from '../pop3/maildrop.js';
+import { Maildrop, wireBytes } from '../pop3/maildrop.js';
+import { visibleTo } from '../store/mailbox-rule.js';
 import type { MessageStore } from '../store/message-store.js';
 import { LineReader } from '../pop3/line-reader.js';
 

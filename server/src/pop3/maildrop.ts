@@ -32,18 +32,6 @@ export function wireSize(raw: Buffer): number {
   return raw.length + bare;
 }
 
-/** Whether a user name that is an address may see a message: any envelope recipient, To or Cc. */
-function addressedTo(message: StoredMessage, address: string): boolean {
-  const wanted = address.toLowerCase();
-  if (message.envelope.rcptTo.some((rcpt) => rcpt.toLowerCase() === wanted)) return true;
-  return [...message.digest.to, ...message.digest.cc].some((a) => a.address.toLowerCase() === wanted);
-}
-
-/** The messages a user name sees: an address sees mail addressed to it, any other name sees all. */
-export function visibleTo(user: string, messages: readonly StoredMessage[]): StoredMessage[] {
-  return user.includes('@') ? messages.filter((message) => addressedTo(message, user)) : messages.slice();
-}
-
 export interface DropEntry {
   message: StoredMessage;
   size: number;

@@ -4,7 +4,8 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
-import { Maildrop, visibleTo, wireBytes } from './maildrop.js';
+import { visibleTo } from '../store/mailbox-rule.js';
+import { Maildrop, wireBytes } from './maildrop.js';
 import { LineReader } from './line-reader.js';
 
 /** Longer lines are not read at all; they are answered once and dropped. */

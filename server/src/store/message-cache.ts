@@ -1,3 +1,4 @@
+import type { StoredMessage } from './types.js';
 import type { MessageStore } from './message-store.js';
 
 /**
@@ -8,7 +9,7 @@ import type { MessageStore } from './message-store.js';
 export class MessageCache<V> {
   private readonly entries = new Map<string, V>();
   private total = 0;
-  private readonly onDelete = (ids: string[]): void => ids.forEach((id) => this.forget(id));
+  private readonly onDelete = (messages: StoredMessage[]): void => messages.forEach((m) => this.forget(m.id));
   private readonly onClear = (): void => {
     this.entries.clear();
     this.total = 0;

@@ -60,6 +60,11 @@ export class MessageStore {
     return this.totalBytes;
   }
 
+  /** The uid the next message will get: above every uid given so far (IMAP's UIDNEXT). */
+  get uidNext(): number {
+    return this.nextUid;
+  }
+
   get unread(): number {
     return this.unreadCount;
   }
@@ -79,13 +84,13 @@ export class MessageStore {
       smtp: incoming.smtp,
       receivedAt: incoming.receivedAt ?? Date.now(),
       digest: digestMessage(raw),
-      flags: NO_FLAGS,
+      flags: incoming.flags && incoming.flags.length > 0 ? new Set(incoming.flags) : NO_FLAGS,
       slot: this.slots.length,
     };
     this.slots.push(entry);
     this.byId.set(entry.id, entry);
     this.totalBytes += raw.length;
-    this.unreadCount += 1;
+    if (!entry.flags.has(SEEN)) this.unreadCount += 1;
     const evicted = this.evict();
     if (evicted.length > 0) this.events.emit('delete', evicted);
     this.events.emit('new', entry);
@@ -157,16 +162,16 @@ export class MessageStore {
     entry.flags = flags;
     const isRead = flags.has(SEEN);
     if (wasRead !== isRead) this.unreadCount += isRead ? -1 : 1;
-    this.events.emit('update', entry);
+    this.events.emit('update', entry, wasRead);
     return entry;
   }
 
-  /** Removes messages; unknown ids are skipped. Returns the ids removed. */
-  delete(ids: Iterable<string>): string[] {
-    const removed: string[] = [];
+  /** Removes messages; unknown ids are skipped. Returns the messages removed. */
+  delete(ids: Iterable<string>): StoredMessage[] {
+    const removed: StoredMessage[] = [];
     for (const id of ids) {
       const entry = this.byId.get(id);
-      if (entry && this.detach(entry)) removed.push(id);
+      if (entry && this.detach(entry)) removed.push(entry);
     }
     if (removed.length > 0) {
       this.maybeCompact();
@@ -195,13 +200,13 @@ export class MessageStore {
     return true;
   }
 
-  private evict(): string[] {
-    const evicted: string[] = [];
+  private evict(): StoredMessage[] {
+    const evicted: StoredMessage[] = [];
     while (this.byId.size > this.limits.maxMessages || this.totalBytes > this.limits.maxBytes) {
       while (this.slots[this.head] === undefined) this.head += 1;
       const oldest = this.slots[this.head]!;
       this.detach(oldest);
-      evicted.push(oldest.id);
+      evicted.push(oldest);
     }
     if (evicted.length > 0) this.maybeCompact();
     return evicted;

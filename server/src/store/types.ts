@@ -21,6 +21,8 @@ export interface IncomingMessage {
   envelope: Envelope;
   smtp: SmtpDetails;
   receivedAt?: number;
+  /** Flags it arrives with (IMAP APPEND); none for captured mail. */
+  flags?: readonly string[];
 }
 
 export interface StoredMessage {
@@ -44,8 +46,9 @@ export interface StoreLimits {
 
 export interface StoreEvents {
   new: [message: StoredMessage];
-  update: [message: StoredMessage];
-  /** Ids removed by a delete, an eviction or a protocol expunge, oldest first. */
-  delete: [ids: string[]];
+  /** Flags changed; `wasRead` is the \\Seen state before the change. */
+  update: [message: StoredMessage, wasRead: boolean];
+  /** Messages removed by a delete, an eviction or a protocol expunge, oldest first, as they were when removed. */
+  delete: [messages: StoredMessage[]];
   clear: [];
 }

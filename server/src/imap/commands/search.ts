@@ -1,0 +1,49 @@
+import { parseSearch, parseSort, parseThread, runSearch, runSort, searchResponse, threadResponse, type SearchContext } from '../search/index.js';
+import type { ImapSession } from '../session.js';
+import { SELECTED, bad, no, type CommandSpec } from './command.js';
+
+function context(session: ImapSession): SearchContext {
+  const selected = session.selected!;
+  const messages = selected.messages;
+  return { messages, isRecent: (index) => selected.isRecent(messages[index]!) };
+}
+
+function refuse(error: { error: string; code?: string }): never {
+  throw error.code === 'BADCHARSET' ? no(error.error, 'BADCHARSET (US-ASCII UTF-8)') : bad(error.error);
+}
+
+/** RFC 3501 §6.4.4, with ESEARCH's RETURN options (RFC 4731). */
+export const search: CommandSpec = {
+  states: SELECTED,
+  uid: true,
+  handle(session, command, uid) {
+    const request = parseSearch(command.args, { esearch: true });
+    if ('error' in request) refuse(request);
+    const ctx = context(session);
+    session.send(searchResponse(runSearch(request, ctx), request, ctx, { uid, tag: command.tag }).replace(/\r\n$/, ''));
+  },
+};
+
+/** RFC 5256 §3 SORT. */
+export const sort: CommandSpec = {
+  states: SELECTED,
+  uid: true,
+  handle(session, command, uid) {
+    const request = parseSort(command.args);
+    if ('error' in request) refuse(request);
+    const ctx = context(session);
+    const ordered = runSort(request, ctx);
+    session.send(`* SORT${ordered.map((i) => ` ${uid ? ctx.messages[i]!.uid : i + 1}`).join('')}`);
+  },
+};
+
+/** RFC 5256 §3 THREAD. */
+export const thread: CommandSpec = {
+  states: SELECTED,
+  uid: true,
+  handle(session, command, uid) {
+    const request = parseThread(command.args);
+    if ('error' in request) refuse(request);
+    session.send(threadResponse(request, context(session), { uid }).replace(/\r\n$/, ''));
+  },
+};

@@ -1,0 +1,126 @@
+import type { MessageDigest } from '../../mime/digest.js';
+import { mailboxFilter } from '../../store/mailbox-rule.js';
+import type { MessageStore } from '../../store/message-store.js';
+import type { StoredMessage } from '../../store/types.js';
+import type { ImapMessage } from '../message.js';
+import { Mailbox, type NewMessage } from './mailbox.js';
+
+/** A captured message seen through IMAP: the store's record, read live (flags included). */
+class CapturedMessage implements ImapMessage {
+  constructor(readonly stored: StoredMessage) {}
+
+  get uid(): number {
+    return this.stored.uid;
+  }
+
+  get raw(): Buffer {
+    return this.stored.raw;
+  }
+
+  get internalDate(): number {
+    return this.stored.receivedAt;
+  }
+
+  get flags(): ReadonlySet<string> {
+    return this.stored.flags;
+  }
+
+  get digest(): MessageDigest {
+    return this.stored.digest;
+  }
+}
+
+/**
+ * INBOX: the captured mail a user sees (the POP3 rule: an address sees mail
+ * addressed to it, any other name sees everything), straight from the store.
+ * UIDs are the store's, strictly ascending; flags are the store's, so \Seen
+ * here is "read" in the API and web inbox. It listens to the store only while
+ * some session has it open.
+ */
+export class InboxMailbox extends Mailbox {
+  private readonly filter: ((message: StoredMessage) => boolean) | null;
+  /** One wrapper per message, so every session and event speaks of the same object. */
+  private readonly wrappers = new WeakMap<StoredMessage, CapturedMessage>();
+  /** The session whose own flag change is being applied, for the event it causes. */
+  private source: object | null = null;
+
+  private readonly onNew = (message: StoredMessage): void => {
+    if (this.visible(message)) this.events.emit('exists', this.wrap(message));
+  };
+  private readonly onUpdate = (message: StoredMessage): void => {
+    if (this.visible(message)) this.events.emit('flags', this.wrap(message), this.source);
+  };
+  private readonly onDelete = (messages: StoredMessage[]): void => {
+    const gone = messages.filter((m) => this.visible(m)).map((m) => this.wrap(m));
+    if (gone.length > 0) this.events.emit('expunge', gone);
+  };
+  private readonly onClear = (): void => {
+    this.events.emit('reset');
+  };
+
+  constructor(
+    private readonly store: MessageStore,
+    readonly user: string,
+    uidValidity: number,
+  ) {
+    super('INBOX', uidValidity, null);
+    this.filter = mailboxFilter(user);
+  }
+
+  get uidNext(): number {
+    return this.store.uidNext;
+  }
+
+  messages(): ImapMessage[] {
+    const all = this.store.all();
+    return (this.filter === null ? all : all.filter(this.filter)).map((m) => this.wrap(m));
+  }
+
+  /** APPEND to INBOX is a capture like SMTP's, addressed to the user when the user is an address so it stays visible. */
+  append(message: NewMessage): ImapMessage {
+    const stored = this.store.add({
+      raw: message.raw,
+      envelope: { mailFrom: '', rcptTo: this.filter === null ? [] : [this.user] },
+      smtp: { helo: null, remoteAddress: null, authUser: this.user, tls: false },
+      receivedAt: message.internalDate,
+      flags: message.flags,
+    });
+    return this.wrap(stored);
+  }
+
+  updateFlags(message: ImapMessage, add: readonly string[], remove: readonly string[], source: object | null): void {
+    if (!(message instanceof CapturedMessage)) return;
+    this.source = source;
+    try {
+      this.store.updateFlags(message.stored.id, add, remove);
+    } finally {
+      this.source = null;
+    }
+  }
+
+  expunge(messages: readonly ImapMessage[]): void {
+    const ids = messages.flatMap((m) => (m instanceof CapturedMessage ? [m.stored.id] : []));
+    this.store.delete(ids);
+  }
+
+  protected override attach(): void {
+    this.store.events.on('new', this.onNew).on('update', this.onUpdate).on('delete', this.onDelete).on('clear', this.onClear);
+  }
+
+  protected override detach(): void {
+    this.store.events.off('new', this.onNew).off('update', this.onUpdate).off('delete', this.onDelete).off('clear', this.onClear);
+  }
+
+  private visible(message: StoredMessage): boolean {
+    return this.filter === null || this.filter(message);
+  }
+
+  private wrap(message: StoredMessage): CapturedMessage {
+    let wrapper = this.wrappers.get(message);
+    if (wrapper === undefined) {
+      wrapper = new CapturedMessage(message);
+      this.wrappers.set(message, wrapper);
+    }
+    return wrapper;
+  }
+}
