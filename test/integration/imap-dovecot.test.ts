@@ -30,7 +30,8 @@ beforeAll(async () => {
     const reply = await ours.command(Buffer.concat([Buffer.from(`APPEND Corpus "${date}" {${raw.length}}\r\n`), raw]));
     expect(reply.tagged).toMatch(/^\S+ OK \[APPENDUID \d+ \d+\]/);
   }
-  // EXAMINE on both: no \Recent claimed, no \Seen set by fetching.
+  // The harness's Dovecot shows no \Recent; a SELECT takes it here, then EXAMINE on both sets no \Seen by fetching.
+  expect((await ours.command('SELECT Corpus')).tagged).toMatch(/OK \[READ-WRITE\]/);
   expect((await ours.command('EXAMINE Corpus')).tagged).toMatch(/OK \[READ-ONLY\]/);
 }, 60_000);
 

@@ -67,9 +67,10 @@ describe("IMAP with Python's imaplib", () => {
     expect(out.examine).toStrictEqual(['OK', ['3']]);
     const copied = out.fetch_copied![1] as [string, string][];
     expect(copied.filter((x) => Array.isArray(x)).map(([head, body]) => `${head.replace(/INTERNALDATE "[^"]+"/, 'INTERNALDATE d')} ${body.trim()}`)).toStrictEqual([
-      '1 (UID 1 FLAGS ($Important) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {18} Subject: first',
-      '2 (UID 2 FLAGS (\\Seen) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {19} Subject: second',
-      '3 (UID 3 FLAGS (\\Seen) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {21} Subject: appended',
+      // No session has selected the folder, so EXAMINE shows its messages as \Recent without taking that away.
+      '1 (UID 1 FLAGS (\\Recent $Important) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {18} Subject: first',
+      '2 (UID 2 FLAGS (\\Seen \\Recent) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {19} Subject: second',
+      '3 (UID 3 FLAGS (\\Seen \\Recent) INTERNALDATE d BODY[HEADER.FIELDS (SUBJECT)] {21} Subject: appended',
     ]);
     // APPEND kept the date the client gave (imaplib wrote it in local time with its zone).
     expect((copied[4] as unknown as string[])[0]).toContain(`INTERNALDATE "14-Nov-2023 22:13:20 +0000"`);
@@ -94,5 +95,30 @@ describe("IMAP with Python's imaplib", () => {
     expect(good.select).toStrictEqual(['OK', ['0']]);
     const bad = await imaplib(mailroom.ports.imap, 'login', 'alice', 'wrong');
     expect(bad.login).toStrictEqual(['error', "b'[AUTHENTICATIONFAILED] Invalid user name or password'"]);
+  });
+});
+
+describe('IMAP over TLS with imaplib', () => {
+  it('upgrades with STARTTLS, then runs UID EXPUNGE and ID; serves implicit TLS on --imaps-port', async () => {
+    const mailroom = await useMailroom({ tls: 'self-signed', imapsPort: 0 });
+    const ids = [await send(mailroom, { subject: 'a' }), await send(mailroom, { subject: 'b' }), await send(mailroom, { subject: 'c' })];
+    const out = await imaplib(mailroom.ports.imap, 'starttls');
+    expect(out.capabilities).toContain('STARTTLS');
+    expect(out.starttls).toStrictEqual(['OK', [null]]);
+    // After the handshake the client asks again (RFC 3501 §6.2.1): STARTTLS is no longer offered.
+    expect(out.capabilities_tls).not.toContain('STARTTLS');
+    expect(out.capabilities_tls).toContain('AUTH=PLAIN');
+    expect(out.uid_expunge?.[0]).toBe('OK');
+    // Messages 1 and 2 go: the second is number 1 by the time its EXPUNGE is sent.
+    expect(out.expunged).toStrictEqual(['1', '1']);
+    expect(out.id).toStrictEqual(['OK', ['ID completed']]);
+    expect(out.id_untagged).toStrictEqual([`("name" "Mailroom" "version" "0.1.0" "vendor" "Mailroom")`]);
+    const left = await api<{ messages: { id: string }[] }>(mailroom, '/api/messages');
+    expect(left.body.messages.map((m) => m.id)).toStrictEqual([ids[2]]);
+
+    const secure = await imaplib(mailroom.ports.imaps!, 'imaps');
+    expect(secure.welcome).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 .* AUTH=PLAIN\] Mailroom IMAP ready$/);
+    expect(secure.capabilities).not.toContain('STARTTLS');
+    expect(secure.login?.[0]).toBe('OK');
   });
 });

@@ -139,9 +139,8 @@ describe('parseSearch', () => {
   });
 
   it('bounds nesting: OR chains are flat, OR OR ... is refused past 256 levels', () => {
-    const flat = request(`${'OR SEEN '.repeat(5000)}DRAFT`);
-    expect(flat.criteria).toMatchObject({ kind: 'or' });
-    expect((flat.criteria as { criteria: unknown[] }).criteria).toHaveLength(5001);
+    const flat = request(`${'OR SEEN '.repeat(5000)}DRAFT`).criteria;
+    expect(flat.kind === 'or' && flat.criteria.length).toBe(5001);
     expect(parseSearch(args(`${'OR '.repeat(300)}${'SEEN '.repeat(301)}`), { esearch: false })).toStrictEqual({ error: 'Search keys nested too deeply' });
     expect(request(`${'NOT '.repeat(10001)}SEEN`).criteria).toStrictEqual({ kind: 'not', criterion: { kind: 'flag', flag: '\\Seen' } });
   });
@@ -237,6 +236,7 @@ describe('the pieces Dovecot compatibility rests on', () => {
     expect(casemap('Hello wörld')).toBe('HELLO WO\u0308RLD');
     expect(casemap('ß ǆ ﬁ')).toBe('ß Dz\u030c fi');
     expect(casemap('a\ufffd\ufffd\ufffdb')).toBe('A\ufffdB');
+    expect(casemap('\u{10428}x')).toBe('\u{10400}X');
     expect(compareCodePoints('\u{1f600}', '\uffff')).toBe(1);
     expect(compareCodePoints('abc', 'abd')).toBe(-1);
   });
@@ -268,6 +268,8 @@ describe('the pieces Dovecot compatibility rests on', () => {
     ['[fwd: hello]', 'HELLO', true],
     ['Re: [Fwd: Re: hello (fwd)]', 'HELLO', true],
     ['  spaced \t  out  ', 'SPACED OUT', false],
+    // Dovecot reads this "FOLDED  HERE", two spaces; RFC 5256 §2.1 step 1 says one.
+    ['Re: folded \r\n\there', 'FOLDED HERE', true],
     ['=?utf-8?q?Re=3A_caf=C3=A9?=', 'CAFE\u0301', true],
     ['Re:', '', true],
     ['', '', false],
@@ -365,14 +367,14 @@ describe('THREAD', () => {
     { headers: ['Message-ID: <7@x>', 'Subject: Re: Plan', 'Date: Tue, 2 Jan 2024 10:00:00 +0000'] },
   ]);
 
-  it('threads by references, gathering roots by subject (RFC 5256 §4 REFERENCES)', () => {
+  it('threads by references, gathering roots by subject (RFC 5256 §3 REFERENCES)', () => {
     expect(threads(ctx, 'REFERENCES UTF-8 ALL')).toBe('* THREAD ((5)(6))(1 (4)(2 3)(7))\r\n');
     expect(threads(ctx, 'REFERENCES UTF-8 ALL', true)).toBe('* THREAD ((50)(60))(10 (40)(20 30)(70))\r\n');
     expect(threads(ctx, 'REFERENCES UTF-8 NOT 1')).toBe('* THREAD ((5)(6))((4)(2 3)(7))\r\n');
     expect(threads(ctx, 'REFERENCES UTF-8 2:3')).toBe('* THREAD (2 3)\r\n');
   });
 
-  it('threads by subject (RFC 5256 §4 ORDEREDSUBJECT)', () => {
+  it('threads by subject (RFC 5256 §3 ORDEREDSUBJECT)', () => {
     expect(threads(ctx, 'ORDEREDSUBJECT UTF-8 ALL')).toBe('* THREAD (5 6)(4 (1)(2)(3)(7))\r\n');
     expect(threads(ctx, 'orderedsubject UTF-8 1:2')).toBe('* THREAD (1 2)\r\n');
   });
@@ -395,7 +397,7 @@ describe('THREAD', () => {
     expect(reply).toBe(`* THREAD (${Array.from({ length: depth }, (_, i) => i + 1).join(' ')})\r\n`);
   });
 
-  it('keeps the first parent and drops links that would make a loop (§4 step 1)', () => {
+  it('keeps the first parent and drops links that would make a loop (RFC 5256 §3 REFERENCES step 1)', () => {
     const loops = mailbox([
       { headers: ['Message-ID: <a@x>', 'References: <b@x>', 'Subject: a'] },
       { headers: ['Message-ID: <b@x>', 'References: <a@x>', 'Subject: b'] },

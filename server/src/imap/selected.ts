@@ -148,9 +148,9 @@ export class SelectedMailbox {
   }
 
   private claimRecent(message: ImapMessage): void {
-    // Only a read-write session takes \Recent away from others (RFC 3501 §6.3.2).
-    if (this.readOnly || message.uid <= this.mailbox.recentUpTo) return;
-    this.mailbox.recentUpTo = message.uid;
+    if (message.uid <= this.mailbox.recentUpTo) return;
+    // A read-only session sees \Recent without taking it from others (RFC 3501 §6.3.2), as in Dovecot.
+    if (!this.readOnly) this.mailbox.recentUpTo = message.uid;
     this.recent.add(message);
   }
 

@@ -100,6 +100,8 @@ export class ImapSession {
     if (this.closed) return;
     this.socket.write(bytes);
     if (this.socket.writableLength > HIGH_WATER) {
+      // What is held back for one write per command goes out now, or 'drain' would never come.
+      this.uncork();
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.socket.off('drain', done).off('close', done);
@@ -107,6 +109,7 @@ export class ImapSession {
         };
         this.socket.on('drain', done).on('close', done);
       });
+      this.socket.cork();
     }
   }
 
@@ -172,6 +175,7 @@ export class ImapSession {
   }
 
   private attach(socket: Socket): void {
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.on('error', () => undefined);
     socket.setTimeout(this.ctx.idleMs, () => {
@@ -184,6 +188,7 @@ export class ImapSession {
     this.closed = true;
     this.reader.close();
     if (this.state.kind === 'selected') this.state.selected.close();
+    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.ctx.accounts.release(this.state.account);
     this.state = { kind: 'logout' };
   }
 
@@ -199,7 +204,25 @@ export class ImapSession {
     this.close();
   }
 
+  /**
+   * A command's responses leave in as few packets as possible: corked while
+   * it runs, released at its end. Small untagged lines followed by the tagged
+   * one would otherwise meet the client's delayed ACK and wait ~40 ms.
+   */
   private async onCommand(bytes: Buffer): Promise<void> {
+    this.socket.cork();
+    try {
+      await this.runCommand(bytes);
+    } finally {
+      this.uncork();
+    }
+  }
+
+  private uncork(): void {
+    while (this.socket.writableCorked > 0) this.socket.uncork();
+  }
+
+  private async runCommand(bytes: Buffer): Promise<void> {
     let command: ImapCommand;
     try {
       command = parseCommand(bytes, this.ctx.limits);
@@ -231,7 +254,11 @@ export class ImapSession {
       this.badInARow = 0;
       if (result === 'pending' || this.closed) return;
       this.complete(tag, uid ? `UID ${name}` : name, result ?? {});
-      if (result?.after) result.after();
+      if (result?.after) {
+        // The tagged OK must be on the wire before STARTTLS's handshake or LOGOUT's close.
+        this.uncork();
+        result.after();
+      }
     } catch (error) {
       if (!(error instanceof CommandError)) {
         this.ctx.logger.error({ err: error, command: name }, 'IMAP command failed');

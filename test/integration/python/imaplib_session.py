@@ -32,7 +32,12 @@ def record(name, call):
         out[name] = ["error", str(error)]
 
 
-client = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+if mode == "imaps":
+    import ssl
+
+    client = imaplib.IMAP4_SSL("127.0.0.1", port, timeout=10, ssl_context=ssl._create_unverified_context())
+else:
+    client = imaplib.IMAP4("127.0.0.1", port, timeout=10)
 out["welcome"] = plain(client.welcome)
 out["capabilities"] = sorted(plain(list(client.capabilities)))
 
@@ -82,7 +87,20 @@ elif mode == "plain":
     record("authenticate", lambda: client.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (user, secret)).encode()))
     record("select", lambda: client.select("INBOX", readonly=True))
     record("logout", lambda: client.logout())
-elif mode == "login":
+elif mode == "starttls":
+    import ssl
+
+    record("starttls", lambda: client.starttls(ssl._create_unverified_context()))
+    out["capabilities_tls"] = sorted(plain(list(client.capabilities)))
+    record("login", lambda: client.login(user, secret))
+    record("uid_expunge_setup", lambda: client.select("INBOX"))
+    record("store", lambda: client.store("1:2", "+FLAGS.SILENT", "(\\Deleted)"))
+    record("uid_expunge", lambda: client.uid("EXPUNGE", "1:*"))
+    out["expunged"] = plain(client.untagged_responses.pop("EXPUNGE", []))
+    record("id", lambda: client.xatom("ID", '("name" "imaplib")'))
+    out["id_untagged"] = plain(client.untagged_responses.get("ID", []))
+    record("logout", lambda: client.logout())
+elif mode in ("login", "imaps"):
     record("login", lambda: client.login(user, secret))
     record("logout", lambda: client.logout())
 

@@ -78,7 +78,7 @@ function logIn(session: ImapSession, user: string, password: string): { code: st
   if (user === '' || (credentials !== null && !sameSecret(credentials.get(user), password))) {
     throw no('Invalid user name or password', 'AUTHENTICATIONFAILED');
   }
-  session.state = { kind: 'authenticated', user, account: session.ctx.accounts.get(user) };
+  session.state = { kind: 'authenticated', user, account: session.ctx.accounts.acquire(user) };
   // Dovecot's habit, which saves clients a CAPABILITY round trip (RFC 3501 §7.1 allows it).
   return { code: `CAPABILITY ${session.capabilities().join(' ')}`, text: 'Logged in' };
 }

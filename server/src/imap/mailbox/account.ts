@@ -31,6 +31,8 @@ export class Account {
   readonly inbox: InboxMailbox;
   private readonly folders = new Map<string, FolderMailbox>();
   readonly subscriptions = new Set<string>(['INBOX']);
+  /** Logged-in sessions using the account. */
+  sessions = 0;
 
   constructor(store: MessageStore, user: string) {
     this.inbox = new InboxMailbox(store, user, nextUidValidity());
@@ -133,19 +135,42 @@ function invalidName(name: string): string | null {
   return null;
 }
 
+/**
+ * Accounts past this many are forgotten, least recently used first, when no
+ * session holds them: any name logs in by default, so names alone must not
+ * grow memory without bound.
+ */
+const MAX_IDLE_ACCOUNTS = 1000;
+
 /** Accounts by lower-cased user name, made at first login and kept with their folders. */
 export class Accounts {
   private readonly byUser = new Map<string, Account>();
 
   constructor(private readonly store: MessageStore) {}
 
-  get(user: string): Account {
+  /** The user's account, held until `release`; its folders outlive the session. */
+  acquire(user: string): Account {
     const key = user.toLowerCase();
     let account = this.byUser.get(key);
-    if (account === undefined) {
-      account = new Account(this.store, user);
-      this.byUser.set(key, account);
-    }
+    if (account === undefined) account = new Account(this.store, user);
+    // Re-inserting keeps the Map in least-recently-used order.
+    this.byUser.delete(key);
+    this.byUser.set(key, account);
+    account.sessions += 1;
+    this.trim();
     return account;
+  }
+
+  release(account: Account): void {
+    account.sessions -= 1;
+    this.trim();
+  }
+
+  private trim(): void {
+    if (this.byUser.size <= MAX_IDLE_ACCOUNTS) return;
+    for (const [key, account] of this.byUser) {
+      if (this.byUser.size <= MAX_IDLE_ACCOUNTS) break;
+      if (account.sessions === 0) this.byUser.delete(key);
+    }
   }
 }

@@ -4,7 +4,7 @@ import { decodeHeaderValue } from './encoded-words.js';
 export interface BaseSubject {
   /** The base subject, casemapped, so that equal subjects compare equal (RFC 5256 §2.1). */
   readonly subject: string;
-  /** Whether a Re:, Fw:, Fwd:, (fwd) or [fwd: ...] was removed (RFC 5256 §5 "reply or forward"). */
+  /** Whether a Re:, Fw:, Fwd:, (fwd) or [fwd: ...] was removed (RFC 5256 §3, REFERENCES: "reply or forward"). */
   readonly replyOrForward: boolean;
 }
 
@@ -13,7 +13,9 @@ export interface BaseSubject {
  * step by step as Dovecot does it:
  *
  * 1. decode encoded words and casemap; tabs, line breaks and runs of spaces
- *    become one space (see packBlanks);
+ *    become one space (Dovecot leaves two where a line was folded after a
+ *    space, "a \r\n\tb" reading "A  B", so that it does not thread such a
+ *    subject with its unfolded twin; the RFC's "all multiple spaces" wins);
  * 2. remove trailing "(fwd)" and spaces, repeatedly;
  * 3-5. remove leading "Re:" / "Fw:" / "Fwd:" (each optionally preceded by
  *    [blobs] and followed by one [blob] before the colon), a leading space,
@@ -25,7 +27,7 @@ export interface BaseSubject {
  * runs of spaces.
  */
 export function baseSubject(value: string): BaseSubject {
-  let text = packBlanks(casemap(decodeHeaderValue(value)));
+  let text = casemap(decodeHeaderValue(value)).replace(/[ \t\r\n]+/g, ' ');
   let start = 0;
   let replyOrForward = false;
   for (;;) {
@@ -59,23 +61,6 @@ export function baseSubject(value: string): BaseSubject {
     start += 5;
   }
   return { subject: text.slice(start), replyOrForward };
-}
-
-/**
- * Blanks and line breaks to single spaces, the way Dovecot does it: from the
- * first tab, line break, or space followed by a blank on. A space before a
- * line break comes before that point, so a subject folded after a space keeps
- * two spaces there ("a \r\n\tb" reads "A  B"); so do we, to sort and thread
- * such subjects as Dovecot does.
- */
-function packBlanks(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\t' || c === '\n' || c === '\r' || (c === ' ' && (text[i + 1] === ' ' || text[i + 1] === '\t'))) {
-      return text.slice(0, i) + text.slice(i).replace(/[ \t\r\n]+/g, ' ');
-    }
-  }
-  return text;
 }
 
 /** Where a subj-blob starting at `pos` ("[" *BLOBCHAR "]" and one optional space) ends, or -1. */

@@ -49,7 +49,8 @@ function mapChar(char: string, cp: number): string {
   if (digraph !== undefined) title = String.fromCodePoint(digraph);
   else if (!isGeorgianLower(cp)) {
     const upper = char.toUpperCase();
-    if (upper.length === char.length && upper.codePointAt(0) === upper.codePointAt(upper.length - 1)) title = upper;
+    // A single character only: "SS" for "ß" is a full mapping, not the simple one.
+    if (String.fromCodePoint(upper.codePointAt(0)!) === upper) title = upper;
   }
   const result = title.normalize('NFKD');
   if (mapped.size < MAX_MAPPED) mapped.set(cp, result);

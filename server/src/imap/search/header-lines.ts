@@ -58,24 +58,3 @@ export function firstValue(fields: readonly HeaderLine[], lowerName: string): st
   for (const field of fields) if (field.name.length === lowerName.length && asciiLower(field.name) === lowerName) return field.value;
   return undefined;
 }
-
-/**
- * The first field with this (lower-case) name as it is written, folding line
- * breaks kept and the blanks before the value skipped: the form Dovecot
- * computes RFC 5256 base subjects from, where a space before a fold ends up
- * doubled (see baseSubject).
- */
-export function firstFoldedValue(raw: Buffer, start: number, end: number, lowerName: string): string | undefined {
-  const lines = raw.toString('latin1', start, end).split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '' || line === '\r') return undefined;
-    if (line[0] === ' ' || line[0] === '\t') continue;
-    const colon = line.indexOf(':');
-    if (colon < 0 || asciiLower(line.slice(0, colon).replace(/[ \t]+$/, '')) !== lowerName) continue;
-    let value = line.slice(colon + 1);
-    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1]!)) value += `\n${lines[++i]}`;
-    return value.replace(/^[ \t]+/, '').replace(/\r$/, '');
-  }
-  return undefined;
-}

@@ -4,7 +4,7 @@ import type { ImapMessage } from '../message.js';
 import { baseSubject, type BaseSubject } from './base-subject.js';
 import { casemap } from './casemap.js';
 import { parseMessageDate, type MessageDate } from './dates.js';
-import { asciiLower, firstFoldedValue, firstValue, headerLines, type HeaderLine } from './header-lines.js';
+import { asciiLower, firstValue, headerLines, type HeaderLine } from './header-lines.js';
 import { headerSearchText, type HeaderMode } from './header-text.js';
 import { firstMessageId, messageIds } from './message-id.js';
 
@@ -58,7 +58,7 @@ class MessageFacts {
   /** Null when there is no Subject field at all, which THREAD=REFERENCES tells apart from an empty one. */
   baseSubject(): BaseSubject | null {
     if (this.subject === undefined) {
-      const value = firstFoldedValue(this.raw, this.root.headerStart, this.root.bodyStart, 'subject');
+      const value = firstValue(this.fields(), 'subject');
       this.subject = value === undefined ? null : baseSubject(value);
     }
     return this.subject;
@@ -83,7 +83,7 @@ class MessageFacts {
       const references = firstValue(fields, 'references');
       let parents = references === undefined ? [] : messageIds(references);
       if (parents.length === 0) {
-        // RFC 5256 §4 step 1(A): In-Reply-To only when References gives nothing.
+        // RFC 5256 §3, REFERENCES: In-Reply-To only when References gives nothing.
         const inReplyTo = firstValue(fields, 'in-reply-to');
         const first = inReplyTo === undefined ? null : firstMessageId(inReplyTo);
         parents = first === null ? [] : [first];

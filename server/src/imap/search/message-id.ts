@@ -6,7 +6,7 @@ import { MORE, Rfc822Cursor } from './rfc822-cursor.js';
  * between `<` and `>` with white space removed, when it holds an `@`; an
  * identifier with quotes or comments is parsed properly instead; anything
  * else between the brackets is skipped as invalid. Identifiers compare
- * case-sensitively (RFC 5256 §4 step 1).
+ * case-sensitively (RFC 5256 §3, REFERENCES step 1(A)).
  */
 
 /** `local@domain>` parsed token by token from `pos`; the identifier and the position after `>`. */

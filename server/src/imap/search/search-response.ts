@@ -1,11 +1,6 @@
 import { formatSet } from '../wire/sequence-set.js';
 import type { SearchContext, SearchRequest } from './types.js';
 
-/** Sequence numbers, or UIDs for UID commands, of messages given by index. */
-function numbersOf(indexes: readonly number[], ctx: SearchContext, uid: boolean): number[] {
-  return uid ? indexes.map((i) => ctx.messages[i]!.uid) : indexes.map((i) => i + 1);
-}
-
 function quoted(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
@@ -17,7 +12,8 @@ function quoted(text: string): string {
  * With no match, MIN, MAX and ALL are left out and COUNT is 0 (§3.1).
  */
 export function searchResponse(hits: readonly number[], request: SearchRequest, ctx: SearchContext, opts: { uid: boolean; tag: string }): string {
-  const numbers = numbersOf(hits, ctx, opts.uid);
+  // Sequence numbers, or UIDs for UID SEARCH.
+  const numbers = opts.uid ? hits.map((i) => ctx.messages[i]!.uid) : hits.map((i) => i + 1);
   if (request.returnOptions === null) return `* SEARCH${numbers.map((n) => ` ${n}`).join('')}\r\n`;
   let line = `* ESEARCH (TAG ${quoted(opts.tag)})${opts.uid ? ' UID' : ''}`;
   for (const option of request.returnOptions) {

@@ -4,7 +4,7 @@ import { factsOf, sortDate } from './message-facts.js';
 import type { ThreadNode } from './thread-tree.js';
 
 /**
- * THREAD=ORDEREDSUBJECT (RFC 5256 §4): the matching messages sorted by base
+ * THREAD=ORDEREDSUBJECT (RFC 5256 §3): the matching messages sorted by base
  * subject, then sent date, then sequence number; each run of one subject is
  * a thread whose first message is the parent of all the others; threads
  * ordered by their first message's date, then its number. A message without

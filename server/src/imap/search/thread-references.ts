@@ -5,7 +5,7 @@ import { byDate, type ThreadNode } from './thread-tree.js';
 const NONE = -1;
 
 /**
- * RFC 5256 §4 step 1: the message-id table and its parent/child links, in
+ * RFC 5256 §3 REFERENCES step 1: the message-id table and its parent/child links, in
  * arrays indexed by node number. A node is a message (`message[n]` is its
  * index) or a dummy standing for a referenced message that is not there.
  */
@@ -39,7 +39,7 @@ class Links {
     return node;
   }
 
-  /** A message's own node; a repeated Message-ID, or none, gets a node of its own (§4 step 1 note). */
+  /** A message's own node; a repeated Message-ID, or none, gets a node of its own (step 1(A)). */
   own(id: string | null, message: number): number {
     if (id !== null) {
       const node = this.node(id);
@@ -65,7 +65,7 @@ class Links {
   }
 
   /**
-   * §4 step 1(B): link a parent and a child unless the child already has a
+   * Step 1(A): link a parent and a child unless the child already has a
    * parent (the first link wins) or the link would make a loop.
    */
   link(parent: number, child: number): void {
@@ -81,13 +81,13 @@ interface Root {
   ignore: boolean;
   /** The message the root is sorted by: itself, or a dummy's oldest child. */
   first: number;
-  /** §4 step 5(B): the root this one merges into, by position in the roots list; NONE for none. */
+  /** Step 5(B): the root this one merges into, by position in the roots list; NONE for none. */
   mergeInto: number;
   replyOrForward: boolean;
 }
 
 /**
- * THREAD=REFERENCES (RFC 5256 §4) over the matching messages (0-based
+ * THREAD=REFERENCES (RFC 5256 §3) over the matching messages (0-based
  * indexes, ascending), with Dovecot's readings of the open points: a
  * message's References (or else In-Reply-To) replace any parent an earlier
  * message's references gave it; dummies are dropped by hanging each message
@@ -107,7 +107,7 @@ export function referencesThreads(hits: readonly number[], messages: readonly Im
       if (parent !== NONE) links.link(parent, node);
       parent = node;
     }
-    // §4 step 1(C): the last reference is the parent; any other parent is dropped first.
+    // Step 1(B): the last reference is the parent; any other parent is dropped first.
     if (links.parent[self] !== parent) links.setParent(self, NONE);
     if (parent !== NONE) links.link(parent, self);
   });

@@ -8,7 +8,7 @@ export interface ThreadNode {
 }
 
 /**
- * RFC 5256 orders threads and siblings by sent date (§4 steps 4 and 5),
+ * RFC 5256 orders threads and siblings by sent date (§3 REFERENCES steps 4 and 6),
  * falling back to INTERNALDATE; equal dates by UID, as Dovecot does.
  */
 export function byDate(messages: readonly ImapMessage[]): (a: number, b: number) => number {
@@ -21,7 +21,7 @@ export function byDate(messages: readonly ImapMessage[]): (a: number, b: number)
 }
 
 /**
- * The THREAD reply's thread list (RFC 5256 §4 "thread-list"): each thread
+ * The THREAD reply's thread list (RFC 5256 §5 "thread-list"): each thread
  * in parentheses; a parent with one child is followed by it (`1 2 3`), one
  * with several by each child's subthread in parentheses (`1 (2)(3 4)`); a
  * dummy parent is left out, its children kept in its parentheses. Written
