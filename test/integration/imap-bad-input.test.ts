@@ -31,7 +31,7 @@ describe('IMAP bad input', () => {
   });
 
   it.each([
-    ['LOGIN', 'LOGIN x', 'LOGIN is not allowed with a mailbox selected'],
+    ['LOGIN', 'LOGIN x', 'LOGIN is not allowed after logging in'],
     ['SELECT without a name', 'SELECT', 'SELECT and EXAMINE take a mailbox name'],
     ['SELECT of nothing', 'SELECT Nowhere', '[NONEXISTENT] Mailbox does not exist: Nowhere'],
     ['FETCH without items', 'FETCH 1', 'FETCH takes a sequence set and data items'],
@@ -103,5 +103,47 @@ describe('IMAP bad input', () => {
     const next = await loggedIn();
     await stillWorks(next);
     await next.close();
+  });
+
+  const SELECTED_ONLY = ['CHECK', 'CLOSE', 'UNSELECT', 'EXPUNGE', 'FETCH', 'STORE', 'COPY', 'MOVE', 'SEARCH', 'SORT', 'THREAD'];
+  const AUTHENTICATED = ['ENABLE', 'NAMESPACE', 'SELECT', 'EXAMINE', 'CREATE', 'DELETE', 'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'LIST', 'LSUB', 'STATUS', 'APPEND', 'IDLE', ...SELECTED_ONLY];
+  const ANY = ['CAPABILITY', 'NOOP', 'LOGOUT', 'ID', 'STARTTLS', 'LOGIN', 'AUTHENTICATE'];
+  const UID_FORMS = ['FETCH', 'STORE', 'COPY', 'MOVE', 'SEARCH', 'SORT', 'THREAD', 'EXPUNGE'].map((name) => `UID ${name}`);
+
+  it('answers every command with wrong arguments with BAD or NO, changing nothing', async () => {
+    const wire = await loggedIn();
+    await wire.command('s', 'SELECT INBOX');
+    // Parses as IMAP, but fits no command's arguments.
+    const junk = '((x)) (y) "z" 1:2:3 \\Nope <5> extra';
+    for (const name of [...ANY.filter((n) => n !== 'LOGOUT'), ...AUTHENTICATED, ...UID_FORMS]) {
+      // A good command now and then keeps the session under the bad-command limit.
+      await stillWorks(wire);
+      const reply = await wire.command('x', `${name} ${junk}`);
+      expect(reply, `${name}: ${reply.join(' | ')}`).toHaveLength(1);
+      expect(reply[0], name).toMatch(/^x (BAD|NO) \S/);
+    }
+    expect(await wire.command('f', 'FETCH 1 (FLAGS)')).toStrictEqual(['* 1 FETCH (FLAGS ())', 'f OK FETCH completed']);
+    await stillWorks(wire);
+    await wire.close();
+  });
+
+  it('answers every command in the wrong state with BAD naming the state', async () => {
+    const fresh = await ImapWire.open(mailroom.ports.imap);
+    for (const name of [...AUTHENTICATED, ...UID_FORMS]) {
+      await stillWorks(fresh);
+      expect(await fresh.command('x', `${name} 1`), name).toStrictEqual([`x BAD ${name.replace('UID ', '')} is not allowed before logging in`]);
+    }
+    await fresh.close();
+    const wire = await loggedIn();
+    for (const name of [...SELECTED_ONLY, ...UID_FORMS]) {
+      await stillWorks(wire);
+      expect(await wire.command('x', `${name} 1`), name).toStrictEqual([`x BAD ${name.replace('UID ', '')} is not allowed without a selected mailbox`]);
+    }
+    await stillWorks(wire);
+    for (const name of ['LOGIN', 'AUTHENTICATE', 'STARTTLS']) {
+      expect(await wire.command('x', `${name} a b`), name).toStrictEqual([`x BAD ${name} is not allowed after logging in`]);
+    }
+    await stillWorks(wire);
+    await wire.close();
   });
 });

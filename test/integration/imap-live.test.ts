@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { Pop3Client } from '../helpers/dovecot/dovecot.js';
 import { ImapWire } from '../helpers/imap-wire.js';
 import { api, clearAll, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
@@ -88,5 +89,22 @@ describe('IMAP sessions live with the store (RFC 3501 §7.4.1, RFC 2180)', () =>
     expect(reselect.find((l) => l.includes('UIDVALIDITY'))).toBe(validity);
     expect(reselect).toContain(`* OK [UIDNEXT ${next + 2}] Predicted next UID`);
     await Promise.all([wire.close(), again.close()]);
+  });
+
+  it('reports a message deleted over POP3 as EXPUNGE, and one marked read over IMAP as read for the API', async () => {
+    const [keep, drop] = [await send(mailroom, { subject: 'pop keep' }), await send(mailroom, { subject: 'pop drop' })];
+    const wire = await session('pop-watcher');
+    await wire.command('s', 'SELECT INBOX');
+    const pop = await Pop3Client.connect(mailroom.ports.pop3);
+    for (const line of ['USER pop-user', 'PASS x', 'DELE 2']) expect(await pop.command(line)).toMatch(/^\+OK/);
+    // Marked, not yet deleted (RFC 1939 §6): IMAP hears nothing until QUIT.
+    expect(await wire.command('n', 'NOOP')).toStrictEqual(['n OK NOOP completed']);
+    expect(await pop.command('QUIT')).toMatch(/^\+OK/);
+    pop.close();
+    expect(await wire.command('m', 'NOOP')).toStrictEqual(['* 2 EXPUNGE', 'm OK NOOP completed']);
+    expect(await wire.command('f', 'FETCH 1 (BODY[TEXT])')).toContain('* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {6}');
+    expect((await api<{ read: boolean }>(mailroom, `/api/messages/${keep}`)).body.read).toBe(true);
+    expect((await api(mailroom, `/api/messages/${drop}`)).status).toBe(404);
+    await wire.close();
   });
 });

@@ -246,7 +246,7 @@ export class ImapSession {
       return this.countBad();
     }
     if (!spec.states.includes(this.state.kind)) {
-      this.send(`${tag} BAD ${name} is not allowed ${stateText(this.state.kind)}`);
+      this.send(`${tag} BAD ${name} is not allowed ${stateText(this.state.kind, spec.states)}`);
       return this.countBad();
     }
     try {
@@ -272,7 +272,9 @@ export class ImapSession {
   }
 }
 
-function stateText(kind: SessionState['kind']): string {
+/** Why a command does not fit the state, in the words a user would look for. */
+function stateText(kind: SessionState['kind'], allowed: readonly SessionState['kind'][]): string {
+  if (kind !== 'notAuthenticated' && allowed.length === 1 && allowed[0] === 'notAuthenticated') return 'after logging in';
   switch (kind) {
     case 'notAuthenticated':
       return 'before logging in';

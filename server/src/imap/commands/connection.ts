@@ -43,9 +43,9 @@ export const id: CommandSpec = {
   },
 };
 
-/** RFC 5161: Mailroom has no extension that needs enabling, so nothing is enabled. */
+/** RFC 5161 (§3.1: authenticated state only): Mailroom has no extension that needs enabling, so nothing is enabled. */
 export const enable: CommandSpec = {
-  states: AUTHENTICATED,
+  states: ['authenticated'],
   handle(session, command) {
     if (command.args.length === 0) throw bad('ENABLE needs at least one capability');
     for (const arg of command.args) keyword(arg, 'a capability name');
