@@ -12,6 +12,7 @@ WORKDIR /app
 COPY --from=build /app ./
 ENV MAILROOM_LISTEN=0.0.0.0 NODE_ENV=production
 EXPOSE 1025 1110 1143 8025
-HEALTHCHECK --interval=5s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:8025/api/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Asks GET /api/health on 127.0.0.1 (the port in MAILROOM_HTTP_PORT, else 8025); exit 0 once every listener is up.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s CMD ["node", "bin/mailroom.js", "healthcheck"]
 USER node
 ENTRYPOINT ["node", "bin/mailroom.js"]

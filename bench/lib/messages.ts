@@ -18,19 +18,24 @@ const WORDS = (
   'customer payment received refund request schedule meeting tomorrow report monthly weekly'
 ).split(' ');
 
+/** Who message number `seq` goes to: its envelope recipient and its To header. */
+export type Recipient = (seq: number) => { name: string; address: string };
+
+const FIFTY_USERS: Recipient = (seq) => ({ name: `User ${seq % 50}`, address: `user${seq % 50}@example.test` });
+
 /** Realistic-looking mail of about `size` bytes: the usual headers and a body of text lines. */
-export function makeMessages(label: string, count: number, size: number): BenchMessage[] {
+export function makeMessages(label: string, count: number, size: number, recipient: Recipient = FIFTY_USERS): BenchMessage[] {
   // A random run tag keeps subjects unique even against mail left over from another run.
   const run = randomBytes(4).toString('hex');
   const date = new Date().toUTCString().replace('GMT', '+0000');
   const messages: BenchMessage[] = [];
   for (let seq = 0; seq < count; seq++) {
     const token = `${label}-${run}-${seq}`;
-    const rcptTo = `user${seq % 50}@example.test`;
+    const { name, address: rcptTo } = recipient(seq);
     const subject = `Your order ${token} has shipped`;
     const head = [
       'From: "Bench Sender" <sender@example.test>',
-      `To: "User ${seq % 50}" <${rcptTo}>`,
+      `To: "${name}" <${rcptTo}>`,
       `Subject: ${subject}`,
       `Date: ${date}`,
       `Message-ID: <${token}@example.test>`,

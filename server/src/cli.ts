@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, OPTIONS, helpText, resolveConfig, settingsFromEnv, type RawSettings } from './config.js';
+import { argumentError, EXIT, UsageError, write } from './commands/args.js';
+import { ConfigError, argumentOptions, helpText, resolveConfig, settingsFromArguments, settingsFromEnv, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
 
@@ -11,42 +12,55 @@ function fail(message: string, status: number): never {
   process.exit(status);
 }
 
-/** node:util's parse errors, shortened to one line that names the flag. */
-function argumentError(error: Error & { code?: string }): string {
-  const flag = /'(-[^' ]+)/.exec(error.message)?.[1] ?? '';
-  switch (error.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `${flag}: unknown option (see --help)`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return `${flag}: needs a value`;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ''} (see --help)`;
-    default:
-      return error.message;
-  }
-}
-
 function readArguments(argv: string[]): { settings: RawSettings; help: boolean; version: boolean } {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
-  for (const option of OPTIONS) spec[option.flag.slice(2)] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: argv, options: argumentOptions(), strict: true, allowPositionals: false }));
   } catch (error) {
     fail(argumentError(error as Error), 2);
   }
-  const settings: RawSettings = {};
-  for (const option of OPTIONS) {
-    const value = values[option.flag.slice(2)];
-    if (typeof value === 'string') settings[option.key] = value;
+  return { settings: settingsFromArguments(values), help: values.help === true, version: values.version === true };
+}
+
+/** Subcommands, each loaded only when used; without one, mailroom runs the server. */
+const COMMANDS: Record<string, () => Promise<(argv: string[], env: NodeJS.ProcessEnv) => Promise<number>>> = {
+  wait: async () => (await import('./commands/wait.js')).waitCommand,
+  healthcheck: async () => (await import('./commands/healthcheck.js')).healthcheckCommand,
+  send: async () => (await import('./commands/send.js')).sendCommand,
+};
+
+const COMMANDS_HELP = `Commands (each has its own --help):
+  mailroom wait [--to ADDR] [--subject TEXT] [--timeout SECONDS] [--api URL]
+      wait for a matching message and print it as JSON
+  mailroom healthcheck [--api URL] [--wait SECONDS]
+      exit 0 when Mailroom is ready (for Docker HEALTHCHECK and CI service checks)
+  mailroom send [--smtp HOST:PORT] [--to ADDR] [--subject TEXT] [--body TEXT] [--attach FILE]
+      send a test message, like swaks
+  --api defaults to MAILROOM_API, else http://127.0.0.1:8025.
+
+Exit status: 0 success; 1 failure (server could not start, wait timed out, not ready,
+message refused); 2 bad usage.
+`;
+
+async function runCommand(name: string, argv: string[], env: NodeJS.ProcessEnv): Promise<never> {
+  let status: number;
+  try {
+    status = await (await COMMANDS[name]!())(argv, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    await write(process.stderr, `mailroom ${name}: ${error.message}\n`);
+    status = EXIT.usage;
   }
-  return { settings, help: values.help === true, version: values.version === true };
+  // Exits at once: an idle keep-alive connection must not hold a health check open.
+  process.exit(status);
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const command = argv[0];
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return runCommand(command, argv.slice(1), env);
   const args = readArguments(argv);
   if (args.help) {
-    process.stdout.write(helpText(version));
+    process.stdout.write(`${helpText(version)}\n${COMMANDS_HELP}`);
     return;
   }
   if (args.version) {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { sizeInBytes } from './size.js';
+import { RuleError, parseRule, splitRules, type SmtpRule } from './smtp/reject-rules.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -30,6 +32,8 @@ export interface MailroomConfig {
   maxMessages: number;
   maxStoreBytes: number;
   maxMessageSize: number;
+  /** SMTP reject and delay rules at start; `PUT /api/smtp/rules` replaces them at run time. */
+  smtpReject: readonly SmtpRule[];
   tls: TlsSetting;
   logLevel: LogLevel;
 }
@@ -44,7 +48,6 @@ export class ConfigError extends Error {
   }
 }
 
-const MiB = 1024 * 1024;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 interface OptionSpec {
@@ -53,6 +56,8 @@ interface OptionSpec {
   env: string;
   arg: string;
   help: string;
+  /** The flag may be given more than once; every value is kept, in order. */
+  multiple?: true;
 }
 
 /** Every setting as text, the shape shared by flags and environment variables. */
@@ -73,6 +78,8 @@ export interface RawSettings {
   maxMessages?: string;
   maxStoreBytes?: string;
   maxMessageSize?: string;
+  /** Rules, each string holding one or more (see splitRules). */
+  smtpReject?: string | readonly string[];
   tls?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -96,6 +103,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
+  { flag: '--smtp-reject', key: 'smtpReject', env: 'MAILROOM_SMTP_REJECT', arg: 'RULE', help: 'answer matching SMTP commands with an error or late; repeatable, see "SMTP rules" below (default none)', multiple: true },
   { flag: '--tls', key: 'tls', env: 'MAILROOM_TLS', arg: 'self-signed', help: 'generate a self-signed certificate at start' },
   { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },
   { flag: '--tls-key', key: 'tlsKey', env: 'MAILROOM_TLS_KEY', arg: 'FILE', help: 'PEM private key matching --tls-cert' },
@@ -116,28 +124,12 @@ function parseCount(flag: string, text: string): number {
   return Number(text);
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1000,
-  kib: 1024,
-  m: MiB,
-  mb: 1000 ** 2,
-  mib: MiB,
-  g: 1024 * MiB,
-  gb: 1000 ** 3,
-  gib: 1024 * MiB,
-};
-
 /** Sizes take a unit so that `512MiB` in a compose file means what it says. */
 export function parseSize(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined) {
+  const bytes = sizeInBytes(text);
+  if (bytes === undefined) {
     throw new ConfigError(flag, `expected a size such as 1048576, 512KiB, 25MiB or 1GiB, got "${text}"`);
   }
-  const bytes = Math.floor(Number(match[1]) * unit);
   if (bytes < 1 || !Number.isSafeInteger(bytes)) {
     throw new ConfigError(flag, `expected a size of at least 1 byte, got "${text}"`);
   }
@@ -175,6 +167,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
     maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),
     maxMessageSize: parseSize('--max-message-size', raw.maxMessageSize ?? '25MiB'),
+    smtpReject: parseSmtpRules(raw.smtpReject),
     tls,
     logLevel: parseLogLevel(raw.logLevel ?? 'info'),
   };
@@ -202,6 +195,19 @@ export function parseCredentials(flag: string, text: string): ReadonlyMap<string
   }
   if (credentials.size === 0) throw new ConfigError(flag, 'names no user');
   return credentials;
+}
+
+/** Every rule of every value, in order; one value may hold several (one per line, or `;`-separated). */
+function parseSmtpRules(values: string | readonly string[] | undefined): SmtpRule[] {
+  const texts = (typeof values === 'string' ? [values] : values ?? []).flatMap(splitRules);
+  return texts.map((text) => {
+    try {
+      return parseRule(text);
+    } catch (error) {
+      if (error instanceof RuleError) throw new ConfigError('--smtp-reject', `${error.message} in "${text}"`);
+      throw error;
+    }
+  });
 }
 
 function parseLogLevel(text: string): LogLevel {
@@ -234,6 +240,27 @@ function checkConsistency(config: MailroomConfig): void {
   }
 }
 
+/**
+ * node:util parseArgs options for every flag (plus --help and --version): a repeatable flag
+ * (`multiple` in OPTIONS) collects each of its values, every other one keeps the last.
+ */
+export function argumentOptions(): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
+  const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const option of OPTIONS) spec[option.flag.slice(2)] = option.multiple ? { type: 'string', multiple: true } : { type: 'string' };
+  return spec;
+}
+
+/** parseArgs values, read with argumentOptions(), as settings. */
+export function settingsFromArguments(values: Record<string, string | boolean | (string | boolean)[] | undefined>): RawSettings {
+  const settings: RawSettings = {};
+  for (const option of OPTIONS) {
+    const value = values[option.flag.slice(2)];
+    if (typeof value === 'string') settings[option.key] = value;
+    else if (Array.isArray(value) && option.key === 'smtpReject') settings.smtpReject = value.map(String);
+  }
+  return settings;
+}
+
 /** Environment variables first, so flags given on the command line override them. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   const settings: RawSettings = {};
@@ -256,6 +283,21 @@ export function helpText(version: string): string {
     ...lines,
     `  ${'--help'.padEnd(width)}  show this help`,
     `  ${'--version'.padEnd(width)}  print the version`,
+    '',
+    'SMTP rules (--smtp-reject, repeatable; MAILROOM_SMTP_REJECT takes one per line, or several',
+    'separated by ";"), tried in order, the first that matches deciding:',
+    '  [N%:]STAGE:MATCH=CODE TEXT             answer with this 4xx or 5xx reply',
+    '  [N%:]delay:STAGE:MATCH=MS [CODE TEXT]  answer after MS milliseconds (at most 60000),',
+    '                                         normally or with that reply',
+    '  STAGE  mail (MAIL FROM), rcpt (each RCPT TO), data (end of DATA, any accepted recipient)',
+    '         or size (end of DATA, the message size); a refused message is never stored',
+    '  MATCH  address glob, case-insensitive: * any characters, ? one, <> the null sender;',
+    '         for size >SIZE, >=SIZE or SIZE (meaning >SIZE), such as >1MB',
+    '  N%     apply to N percent of the matching commands (default 100)',
+    "  e.g.   --smtp-reject 'rcpt:*@bounce.test=550 No such user here'",
+    "         --smtp-reject '25%:mail:*@flaky.test=451 Try again later'",
+    "         --smtp-reject 'size:>1MB=552 Message too big'",
+    "         --smtp-reject 'delay:rcpt:*@slow.test=5000'",
     '',
   ].join('\n');
 }

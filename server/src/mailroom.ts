@@ -10,6 +10,7 @@ import { version } from './paths.js';
 import { createImapServers } from './imap/imap-server.js';
 import { createPop2Server } from './pop2/pop2-server.js';
 import { createPop3Servers } from './pop3/pop3-server.js';
+import { SmtpRuleSet } from './smtp/reject-rules.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
 import { MessageStore } from './store/message-store.js';
 import { loadTls } from './tls.js';
@@ -38,6 +39,8 @@ export interface MailroomOptions {
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
   maxMessageSize?: number | string;
+  /** SMTP reject and delay rules in the --smtp-reject form, such as 'rcpt:*@bounce.test=550 No such user here'. */
+  smtpReject?: string | readonly string[];
   tls?: 'self-signed' | { certFile: string; keyFile: string } | null;
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
@@ -76,6 +79,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
+    smtpReject: options.smtpReject,
     tls: tls === 'self-signed' ? tls : undefined,
     tlsCert: tls && tls !== 'self-signed' ? tls.certFile : undefined,
     tlsKey: tls && tls !== 'self-signed' ? tls.keyFile : undefined,
@@ -134,10 +138,12 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const tls = await loadTls(config.tls);
   const store = new MessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes });
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? '127.0.0.1' : config.listen;
+  // One rule set for both SMTP listeners and the API that replaces its rules at run time.
+  const smtpRules = new SmtpRuleSet(config.smtpReject);
 
-  const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize }))];
+  const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize, rules: smtpRules }))];
   if (config.smtpsPort !== null) {
-    listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize })));
+    listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize, rules: smtpRules })));
   }
   const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000 }, config.pop3sPort !== null);
   // pop3.close() ends the sessions of both POP3 listeners.
@@ -158,7 +164,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     { name: 'http', port: bound.get('http') ?? null, listening: app.server.listening },
   ];
 
-  const app = await buildApp({ store, logger, version, listeners: status });
+  const app = await buildApp({ store, logger, version, listeners: status, smtpRules });
   const io = attachLive(app.server, store);
 
   const close = async (): Promise<void> => {

@@ -92,7 +92,7 @@ describe('HTTP API', () => {
     });
     expect((await api(mailroom, '/api/messages?query=before:yesterday')).body).toStrictEqual({
       error: 'bad_request',
-      message: 'query: before: expects a date as YYYY-MM-DD, got "yesterday"',
+      message: 'query: before: expects a date (YYYY-MM-DD) or an ISO date-time with a zone, got "yesterday"',
     });
     expect((await api(mailroom, '/api/messages?query=is:starred')).status).toBe(400);
     expect((await api(mailroom, `/api/messages?query=${'x'.repeat(5000)}`)).status).toBe(400);
@@ -164,12 +164,17 @@ describe('HTTP API', () => {
         'DELETE /api/messages/{id}',
         'GET /api/messages/{id}/raw',
         'GET /api/messages/{id}/attachments/{partId}',
+        'GET /api/messages/{id}/links',
+        'GET /api/messages/{id}/codes',
+        'GET /api/messages/export',
         'GET /api/messages/{id}/parts',
         'GET /api/messages/{id}/parts/{partId}',
         'GET /api/messages/{id}/parts/{partId}/raw',
         'GET /api/mailboxes',
         'GET /api/info',
         'GET /api/health',
+        'GET /api/smtp/rules',
+        'PUT /api/smtp/rules',
       ].sort(),
     );
   });

@@ -92,7 +92,14 @@ describe('mailroom command', () => {
   });
 
   it('takes settings from the environment, flags winning, and reports picked ports', async () => {
-    const { child, ports } = await start(['--max-messages', '7'], { MAILROOM_MAX_MESSAGES: '5', MAILROOM_MAX_STORE_BYTES: '1MiB', MAILROOM_MAX_MESSAGE_SIZE: '1KiB' });
+    const { child, ports } = await start(['--max-messages', '7', '--smtp-reject', 'rcpt:*@a.test=550 No A', '--smtp-reject', 'mail:x@b.test=451 Later'], {
+      MAILROOM_MAX_MESSAGES: '5',
+      MAILROOM_MAX_STORE_BYTES: '1MiB',
+      MAILROOM_MAX_MESSAGE_SIZE: '1KiB',
+    });
+    // --smtp-reject may be given more than once; every rule is kept.
+    const rules = (await (await fetch(`http://127.0.0.1:${ports.http}/api/smtp/rules`)).json()) as { rules: { match: string }[] };
+    expect(rules.rules.map((r) => r.match)).toStrictEqual(['*@a.test', 'x@b.test']);
     const info = (await (await fetch(`http://127.0.0.1:${ports.http}/api/info`)).json()) as { ports: object; limits: object };
     expect(Object.keys(info.ports).sort()).toStrictEqual(['http', 'imap', 'pop3', 'smtp']);
     expect(info.ports).toMatchObject({ smtp: ports.smtp, http: ports.http });

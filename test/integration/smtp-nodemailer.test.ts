@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ function compose(options: ConstructorParameters<typeof MailComposer>[0]): Promis
 }
 
 const queuedId = (response: string): string => /queued as (\S+)/.exec(response)![1]!;
+
+const sha256 = (content: Buffer | string): string => createHash('sha256').update(content).digest('hex');
 
 describe('SMTP with nodemailer', () => {
   beforeEach(() => clearAll(mailroom));
@@ -80,8 +83,8 @@ describe('SMTP with nodemailer', () => {
       text: 'Hello Bob,\n.a line starting with a dot\nThanks ✓',
       html: '<p>Hello <b>Bob</b></p>',
       attachments: [
-        { partId: '2', filename: 'report.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, disposition: 'attachment' },
-        { partId: '3', filename: 'notes.txt', contentType: 'text/plain', size: 12, contentId: null, disposition: 'attachment' },
+        { partId: '2', filename: 'report.pdf', contentType: 'application/pdf', size: pdf.length, sha256: sha256(pdf), contentId: null, disposition: 'attachment' },
+        { partId: '3', filename: 'notes.txt', contentType: 'text/plain', size: 12, sha256: sha256('plain notes\n'), contentId: null, disposition: 'attachment' },
       ],
       smtp: { helo: expect.any(String), remoteAddress: '127.0.0.1', authUser: null, tls: false },
     });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -45,12 +46,14 @@ describe("SMTP with Python's smtplib", () => {
       html: '<p>Bonjour <i>Łukasz</i></p>\n',
       smtp: { helo: 'python.test', remoteAddress: '127.0.0.1', authUser: null, tls: false },
     });
+    const bytes = Buffer.concat(Array(8).fill(Buffer.from(Array.from({ length: 256 }, (_, i) => i))));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
     expect(detail.body.attachments).toStrictEqual([
-      { partId: '2', filename: 'données.bin', contentType: 'application/octet-stream', size: 2048, contentId: null, disposition: 'attachment' },
+      { partId: '2', filename: 'données.bin', contentType: 'application/octet-stream', size: 2048, sha256, contentId: null, disposition: 'attachment' },
     ]);
     const attachment = await fetch(`${mailroom.apiUrl}/api/messages/${id}/attachments/2`);
     expect(attachment.headers.get('content-disposition')).toBe(`attachment; filename="donn?es.bin"; filename*=UTF-8''donn%C3%A9es.bin`);
-    expect(Buffer.from(await attachment.arrayBuffer()).equals(Buffer.concat(Array(8).fill(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))))).toBe(true);
+    expect(Buffer.from(await attachment.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
   it('keeps every message from 20 concurrent smtplib senders', async () => {

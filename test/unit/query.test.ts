@@ -46,4 +46,28 @@ describe('query language', () => {
     expect(() => compileQuery('x '.repeat(65), text)).toThrow('query has more than 64 terms');
     expect(() => compileQuery('a'.repeat(5000), text)).toThrow(QueryError);
   });
+
+  it('matches a full address exactly, a part of one as a substring, and header fields', () => {
+    const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
+    const add = (raw: string, rcptTo: string[], receivedAt = Date.UTC(2026, 10, 27, 10, 0, 0)) =>
+      store.add({ raw: Buffer.from(raw), envelope: { mailFrom: 'app@app.test', rcptTo }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false }, receivedAt });
+    const alice = add('To: Alice@Example.com\r\nX-Test-Id: abc-1\r\nSubject: a\r\n\r\nx\r\n', ['alice@example.com']);
+    const malice = add('To: malice@example.com\r\nX-Test-Id: abc-2\r\nSubject: b\r\n\r\nx\r\n', ['malice@example.com'], Date.UTC(2026, 10, 27, 12, 0, 0));
+    const bcc = add('To: team@example.com\r\nSubject: c\r\nX-Note: =?UTF-8?Q?caf=C3=A9?=\r\n\r\nx\r\n', ['ALICE@example.com', 'team@example.com'], Date.UTC(2026, 10, 28));
+    const ids = (query: string) => store.page(compileQuery(query, text), 0, 10).messages.map((m) => m.id).sort();
+    expect(ids('to:alice@example.com')).toStrictEqual([alice.id, bcc.id].sort());
+    expect(ids('to:example.com')).toStrictEqual([alice.id, malice.id, bcc.id].sort());
+    expect(ids('to:lice@example')).toStrictEqual([alice.id, malice.id, bcc.id].sort());
+    expect(ids('header:X-Test-Id=abc-2')).toStrictEqual([malice.id]);
+    expect(ids('header:x-test-id=ABC')).toStrictEqual([alice.id, malice.id].sort());
+    expect(ids('header:X-Test-Id')).toStrictEqual([alice.id, malice.id].sort());
+    expect(ids('header:"X-Note=café"')).toStrictEqual([bcc.id]);
+    expect(ids('after:2026-11-27T11:00:00Z')).toStrictEqual([malice.id, bcc.id].sort());
+    expect(ids('after:2026-11-27T11:00+01:00')).toStrictEqual([alice.id, malice.id, bcc.id].sort());
+    expect(ids('before:2026-11-27T12:00:00.000Z')).toStrictEqual([alice.id]);
+    expect(ids('after:2026-11-28')).toStrictEqual([bcc.id]);
+    for (const bad of ['after:2026-11-27T10:00', 'before:2026-02-30', 'after:2026-11-27T25:00Z', 'header:=x', 'before:yesterday']) {
+      expect(() => compileQuery(bad, text), bad).toThrow(QueryError);
+    }
+  });
 });

@@ -6,11 +6,15 @@ import { packageRoot } from '../paths.js';
 import { BodyTexts } from '../search/body-texts.js';
 import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { SmtpRuleSet } from '../smtp/reject-rules.js';
 import { installErrorHandlers } from './errors.js';
 import { MessageViews } from './message-view.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
 import { partRoutes } from './routes/parts.js';
+import { smtpRuleRoutes } from './routes/smtp-rules.js';
+import { extractRoutes } from './routes/extract.js';
+import { exportRoutes } from './routes/export.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
 import { Waiters } from './waiters.js';
 
@@ -19,6 +23,7 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   version: string;
   listeners: () => ListenerStatus[];
+  smtpRules: SmtpRuleSet;
   /** Memory budget for parsed message views. */
   viewCacheBytes?: number;
   /** Characters of decoded body text kept for search. */
@@ -49,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'messages', description: 'Captured messages' },
         { name: 'parts', description: 'The MIME parts of a message, numbered as IMAP sections' },
         { name: 'system', description: 'Server state' },
+        { name: 'smtp', description: 'SMTP reject and delay rules' },
       ],
     },
   });
@@ -71,8 +77,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
       await api.register(partRoutes, { store: deps.store });
+      await api.register(extractRoutes, { store: deps.store });
+      await api.register(exportRoutes, { store: deps.store, texts });
       await api.register(mailboxRoutes, { mailboxes });
       await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
+      await api.register(smtpRuleRoutes, { rules: deps.smtpRules });
     },
     { prefix: '/api' },
   );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { partBody } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
@@ -8,11 +9,14 @@ import type { StoredMessage } from '../store/types.js';
 import { toSummary } from './serialize.js';
 import type { MessageDetail } from './schemas.js';
 
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
 interface View {
   headers: { name: string; value: string }[];
   text: string | null;
   html: string | null;
-  attachmentSizes: number[];
+  /** Decoded size and SHA-256 (hex) of each attachment, in the digest's order. */
+  attachmentFacts: { size: number; sha256: string }[];
   /** Rough memory cost, for the cache budget. */
   cost: number;
 }
@@ -43,7 +47,8 @@ export class MessageViews {
         partId: a.partId,
         filename: a.filename,
         contentType: a.contentType,
-        size: view.attachmentSizes[i] ?? 0,
+        size: view.attachmentFacts[i]?.size ?? 0,
+        sha256: view.attachmentFacts[i]?.sha256 ?? EMPTY_SHA256,
         contentId: a.contentId,
         disposition: a.disposition,
       })),
@@ -92,12 +97,16 @@ async function buildView(message: StoredMessage): Promise<View> {
     name: field.name,
     value: decodeWords(field.value),
   }));
-  const attachmentSizes = digest.attachments.map((a) => {
+  const attachmentFacts = digest.attachments.map((a) => {
     const part = findPart(digest.root, a.partId);
-    return part ? partBody(raw, part).length : 0;
+    const body = part ? partBody(raw, part) : Buffer.alloc(0);
+    return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
   });
   const text = parsed.text ?? null;
   const html = typeof parsed.html === 'string' ? linkInlineParts(parsed.html, message) : null;
-  const cost = 2 * ((text?.length ?? 0) + (html?.length ?? 0)) + headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256);
-  return { headers, text, html, attachmentSizes, cost };
+  const cost =
+    2 * ((text?.length ?? 0) + (html?.length ?? 0)) +
+    headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256) +
+    200 * attachmentFacts.length;
+  return { headers, text, html, attachmentFacts, cost };
 }

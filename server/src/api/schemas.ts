@@ -38,6 +38,7 @@ export const AttachmentSchema = Type.Object(
     filename: Nullable(Type.String()),
     contentType: Type.String(),
     size: Type.Integer({ description: 'Decoded size in bytes' }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the decoded content, lower-case hex' }),
     contentId: Nullable(Type.String()),
     disposition: Type.Union([Type.Literal('attachment'), Type.Literal('inline')]),
   }

@@ -1,50 +1,77 @@
 import type { MessageFilter, MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
 
-interface Waiter {
+export interface WaitRequest {
   filter: MessageFilter | null;
-  settle: (message: StoredMessage | null) => void;
+  /** Only messages with a greater uid count: the cursor. */
+  afterUid: number;
+  /** Answer once this many matches exist (ignored with `quietMs`). */
+  count: number;
+  /** Answer once this long passed without a new match, with every match so far. */
+  quietMs: number | null;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+export type WaitResult =
+  | { kind: 'found'; messages: StoredMessage[] }
+  | { kind: 'timeout' }
+  | { kind: 'closed' };
+
+interface Watch {
+  offer(message: StoredMessage): void;
+  end(result: WaitResult): void;
 }
 
 /**
- * Long-poll waiters: each new message is offered to every pending waiter once,
- * straight from the store's event, so a waiter answers in the same tick the
- * message is stored.
+ * Long-poll waits over a cursor. Matches already stored after the cursor count
+ * at once; new ones come straight from the store's event, so a wait answers in
+ * the tick its last message is stored. Each new message costs one filter call
+ * per pending wait, and nothing is ever polled.
  */
 export class Waiters {
-  private readonly pending = new Set<Waiter>();
+  private readonly pending = new Set<Watch>();
   private closedFlag = false;
   private readonly onNew = (message: StoredMessage): void => {
-    for (const waiter of this.pending) {
-      if (waiter.filter === null || waiter.filter(message)) waiter.settle(message);
-    }
+    for (const watch of this.pending) watch.offer(message);
   };
 
   constructor(private readonly store: MessageStore) {
     store.events.on('new', this.onNew);
   }
 
-  /** True once the server is shutting down; a null answer then means that, not a timeout. */
-  get closed(): boolean {
-    return this.closedFlag;
-  }
-
-  /** Resolves with the first matching message, or null on timeout or abort. */
-  wait(filter: MessageFilter | null, timeoutMs: number, signal: AbortSignal): Promise<StoredMessage | null> {
+  wait(request: WaitRequest): Promise<WaitResult> {
+    const { filter, afterUid, count, quietMs, timeoutMs, signal } = request;
+    const found = this.store.since(afterUid, filter);
+    if (quietMs === null && found.length >= count) return Promise.resolve({ kind: 'found', messages: found.slice(0, count) });
+    if (this.closedFlag) return Promise.resolve({ kind: 'closed' });
     return new Promise((resolve) => {
-      const waiter: Waiter = {
-        filter,
-        settle: (message) => {
-          this.pending.delete(waiter);
+      let quietTimer: NodeJS.Timeout | null = null;
+      const restartQuiet = (): void => {
+        if (quietMs === null) return;
+        if (quietTimer !== null) clearTimeout(quietTimer);
+        quietTimer = setTimeout(() => watch.end({ kind: 'found', messages: found }), quietMs);
+      };
+      const watch: Watch = {
+        offer: (message) => {
+          if (message.uid <= afterUid || (filter !== null && !filter(message))) return;
+          found.push(message);
+          if (quietMs !== null) restartQuiet();
+          else if (found.length >= count) watch.end({ kind: 'found', messages: found });
+        },
+        end: (result) => {
+          this.pending.delete(watch);
           clearTimeout(timer);
+          if (quietTimer !== null) clearTimeout(quietTimer);
           signal.removeEventListener('abort', abort);
-          resolve(message);
+          resolve(result);
         },
       };
-      const abort = (): void => waiter.settle(null);
+      const abort = (): void => watch.end({ kind: 'timeout' });
       const timer = setTimeout(abort, timeoutMs);
       signal.addEventListener('abort', abort);
-      this.pending.add(waiter);
+      this.pending.add(watch);
+      restartQuiet();
       if (signal.aborted) abort();
     });
   }
@@ -52,6 +79,6 @@ export class Waiters {
   close(): void {
     this.closedFlag = true;
     this.store.events.off('new', this.onNew);
-    for (const waiter of this.pending) waiter.settle(null);
+    for (const watch of this.pending) watch.end({ kind: 'closed' });
   }
 }

@@ -106,7 +106,8 @@ function parseDate(value: string | undefined): number | null {
   return Number.isNaN(time) ? null : time;
 }
 
-function isBodyText(part: MimePart): boolean {
+/** A text/plain or text/html part that is read as the body, not an attachment. */
+export function isBodyText(part: MimePart): boolean {
   return (
     part.type === 'text' &&
     (part.subtype === 'plain' || part.subtype === 'html') &&

@@ -1,4 +1,5 @@
 import type { Address } from '../mime/digest.js';
+import { decodeWords, parseHeaderFields } from '../mime/headers.js';
 import type { MessageFilter } from '../store/message-store.js';
 import { SEEN, type StoredMessage } from '../store/types.js';
 
@@ -70,15 +71,57 @@ const toMatches = (re: RegExp, m: StoredMessage): boolean =>
   addressesMatch(re, m.digest.bcc) ||
   stringsMatch(re, m.envelope.rcptTo);
 
-/** Start of a UTC day written as YYYY-MM-DD. */
-function parseDay(key: string, value: string): number {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const time = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN;
-  const check = new Date(time);
-  if (!match || Number.isNaN(time) || check.getUTCDate() !== Number(match[3])) {
-    throw new QueryError(`${key}: expects a date as YYYY-MM-DD, got "${value}"`);
-  }
+/** A full address (`local@domain`) is matched exactly; anything else as a substring. */
+const FULL_ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function addressIs(wanted: string, list: readonly Address[]): boolean {
+  for (const entry of list) if (entry.address.toLowerCase() === wanted) return true;
+  return false;
+}
+
+/**
+ * A UTC day (`2026-11-27`, its start) or an ISO 8601 date-time with a zone
+ * (`2026-11-27T10:30:00Z`, `2026-11-27T11:30+01:00`), as epoch milliseconds.
+ * A date-time without a zone is refused: CI machines disagree on local time.
+ */
+function parseInstant(key: string, value: string): number {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const dateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(value);
+  const match = day ?? dateTime;
+  const time = day ? Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : dateTime ? Date.parse(value) : NaN;
+  // Date.UTC rolls 2026-02-30 over into March; the day must survive the round trip.
+  const valid = match !== null && !Number.isNaN(time) && Number(match[2]) <= 12 && Number(match[3]) <= new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate();
+  if (!valid) throw new QueryError(`${key}: expects a date (YYYY-MM-DD) or an ISO date-time with a zone, got "${value}"`);
   return time;
+}
+
+/** Values of the header fields named `name` (lower case), unfolded. */
+function headerValues(message: StoredMessage, name: string): string[] {
+  const raw = message.raw;
+  const end = headerEnd(raw);
+  // Most messages lack a given header: a byte search rejects them without parsing.
+  if (raw.subarray(0, end).toString('latin1').toLowerCase().indexOf(name) < 0) return [];
+  return parseHeaderFields(raw.subarray(0, end))
+    .filter((field) => field.name.toLowerCase() === name)
+    .map((field) => field.value);
+}
+
+/** End of the header block: just past the line end before the first empty line. */
+function headerEnd(raw: Buffer): number {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  if (crlf >= 0 && (lf < 0 || crlf + 1 < lf)) return crlf + 2;
+  return lf >= 0 ? lf + 1 : raw.length;
+}
+
+/** `header:Name=value` (value a substring of the decoded field) or `header:Name` (the field is present). */
+function headerMatcher(value: string): Matcher {
+  const equals = value.indexOf('=');
+  const name = (equals < 0 ? value : value.slice(0, equals)).trim().toLowerCase();
+  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw new QueryError(`header: expects Name=value, got "${value}"`);
+  if (equals < 0) return (m) => headerValues(m, name).length > 0;
+  const re = new RegExp(escapeRegExp(value.slice(equals + 1)), 'i');
+  return (m) => headerValues(m, name).some((field) => re.test(decodeWords(field)));
 }
 
 function termMatcher(term: Term, bodyText: TextSource): Matcher {
@@ -90,10 +133,22 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
         re.test(m.digest.subject) || fromMatches(re, m) || toMatches(re, m) || re.test(bodyText(m));
     case 'from':
       return (m) => fromMatches(re, m);
-    case 'to':
-      return (m) => toMatches(re, m);
-    case 'cc':
-      return (m) => addressesMatch(re, m.digest.cc);
+    case 'to': {
+      if (!FULL_ADDRESS.test(value)) return (m) => toMatches(re, m);
+      const wanted = value.toLowerCase();
+      return (m) =>
+        m.envelope.rcptTo.some((rcpt) => rcpt.toLowerCase() === wanted) ||
+        addressIs(wanted, m.digest.to) ||
+        addressIs(wanted, m.digest.cc) ||
+        addressIs(wanted, m.digest.bcc);
+    }
+    case 'cc': {
+      if (!FULL_ADDRESS.test(value)) return (m) => addressesMatch(re, m.digest.cc);
+      const wanted = value.toLowerCase();
+      return (m) => addressIs(wanted, m.digest.cc);
+    }
+    case 'header':
+      return headerMatcher(value);
     case 'subject':
       return (m) => re.test(m.digest.subject);
     case 'message-id':
@@ -108,11 +163,11 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
       if (value.toLowerCase() === 'unread') return (m) => !m.flags.has(SEEN);
       throw new QueryError(`is: knows only "read" and "unread", got "${value}"`);
     case 'before': {
-      const time = parseDay(key, value);
+      const time = parseInstant(key, value);
       return (m) => m.receivedAt < time;
     }
     case 'after': {
-      const time = parseDay(key, value);
+      const time = parseInstant(key, value);
       return (m) => m.receivedAt >= time;
     }
     default: {

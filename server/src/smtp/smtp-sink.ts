@@ -2,6 +2,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { Logger } from 'pino';
 import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
+import { formatRule, type RuleDecision, type SmtpRuleSet } from './reject-rules.js';
 
 export interface SmtpSinkOptions {
   store: MessageStore;
@@ -10,6 +11,8 @@ export interface SmtpSinkOptions {
   tls: TlsMaterial | null;
   /** Implicit TLS from the first byte (SMTPS) rather than STARTTLS. */
   secure: boolean;
+  /** Reject and delay rules, shared with the HTTP API that changes them. */
+  rules: SmtpRuleSet;
 }
 
 /**
@@ -30,10 +33,42 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 /**
  * The SMTP sink: accepts every sender, recipient and credential, and stores
- * each message, exactly as received, before answering 250.
+ * each message, exactly as received, before answering 250. Reject rules may
+ * refuse a MAIL FROM, a RCPT TO or a message at the end of DATA, or hold a
+ * reply back; a refused message is never stored and one answered 250 always is.
  */
 export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
-  const { store, logger, tls } = options;
+  const { store, logger, tls, rules } = options;
+  /** Replies a delay rule holds back, by session, cancelled when the client hangs up. */
+  const held = new Map<string, Set<NodeJS.Timeout>>();
+
+  function after(session: SMTPServerSession, delay: number, run: () => void): void {
+    if (delay <= 0) {
+      run();
+      return;
+    }
+    let timers = held.get(session.id);
+    if (!timers) held.set(session.id, (timers = new Set()));
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (timers.size === 0) held.delete(session.id);
+      run();
+    }, delay);
+    timers.add(timer);
+  }
+
+  /** Answers a command as the rule decided: an error, or normally, either after the rule's delay. */
+  function answer(session: SMTPServerSession, decision: RuleDecision | null, command: string, accept: () => void, reject: (error: Error) => void): void {
+    if (!decision) {
+      accept();
+      return;
+    }
+    const { rule, reply, delay } = decision;
+    if (reply) logger.info({ rule: formatRule(rule), session: session.id }, `SMTP rule answers ${command} with ${reply.code}${delay ? ` after ${delay} ms` : ''}`);
+    else logger.debug({ rule: formatRule(rule), session: session.id }, `SMTP rule delays ${command} by ${delay} ms`);
+    after(session, delay, () => (reply ? reject(smtpError(reply.code, reply.text)) : accept()));
+  }
+
   const server = new SMTPServer({
     secure: options.secure,
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
@@ -52,6 +87,20 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     logger: false,
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username ?? '' });
+    },
+    onMailFrom(address, session, callback) {
+      const decision = rules.decide({ on: 'mail', address: address.address });
+      answer(session, decision, `MAIL FROM:<${address.address}>`, () => callback(), callback);
+    },
+    onRcptTo(address, session, callback) {
+      // A refused recipient is left out of session.envelope.rcptTo, so the others still get the message.
+      const decision = rules.decide({ on: 'rcpt', address: address.address });
+      answer(session, decision, `RCPT TO:<${address.address}>`, () => callback(), callback);
+    },
+    onClose(session) {
+      // A reply held back for a client that hung up is never sent, and its message never stored.
+      for (const timer of held.get(session.id) ?? []) clearTimeout(timer);
+      held.delete(session.id);
     },
     onData(stream, session, callback) {
       collect(stream, session, callback);
@@ -76,13 +125,20 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
         callback(smtpError(552, `Message exceeds the size limit of ${options.maxMessageSize} bytes`));
         return;
       }
+      const envelope = {
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        rcptTo: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+      };
+      // Decided before anything is stored: a message refused here is never kept.
+      const decision = rules.decide({ on: 'data', size: length, recipients: envelope.rcptTo });
+      answer(session, decision, `the message of ${length} bytes`, () => keep(envelope), callback);
+    });
+
+    function keep(envelope: { mailFrom: string; rcptTo: string[] }): void {
       try {
         const message = store.add({
           raw: exactCopy(chunks, length),
-          envelope: {
-            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            rcptTo: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-          },
+          envelope,
           smtp: {
             helo: session.hostNameAppearsAs || null,
             remoteAddress: session.remoteAddress || null,
@@ -99,7 +155,7 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
         logger.error({ err: error }, 'storing a message failed');
         callback(smtpError(451, 'Local error in processing'));
       }
-    });
+    }
   }
 
   server.on('error', (error) => logger.warn({ err: error }, 'SMTP connection error'));

@@ -5,9 +5,9 @@ import { Type } from 'typebox';
 import { partBody } from '../../mime/decode.js';
 import { findPart } from '../../mime/find-part.js';
 import type { BodyTexts } from '../../search/body-texts.js';
-import { compileQuery, QueryError } from '../../search/query.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
+import { filterOf } from '../query-filter.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { safeFilename } from '../safe-filename.js';
 import type { MessageViews } from '../message-view.js';
@@ -22,14 +22,6 @@ export interface MessageRoutesDeps {
   waiters: Waiters;
 }
 
-function filterOf(query: string | undefined, texts: BodyTexts) {
-  try {
-    return compileQuery(query, (message) => texts.get(message));
-  } catch (error) {
-    if (error instanceof QueryError) throw badRequest(`query: ${error.message}`);
-    throw error;
-  }
-}
 
 function messageOr404(store: MessageStore, id: string): StoredMessage {
   const message = store.get(id);
@@ -40,6 +32,11 @@ function messageOr404(store: MessageStore, id: string): StoredMessage {
 const Binary = (description: string) => Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description });
 
 const errors = { 400: ErrorBody, 404: ErrorBody };
+
+/** Arrivals listed with a timed-out wait: enough to see what the app sent instead. */
+const ARRIVED_SHOWN = 10;
+
+const TimeoutBody = Type.Object({ error: Type.String(), message: Type.String(), arrived: Type.Array(SummarySchema) });
 
 export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fastify, { store, texts, views, waiters }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -69,33 +66,63 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
     '/messages/wait',
     {
       schema: {
-        summary: 'Wait for a message matching a query',
-        description:
-          'Answers as soon as a matching message is stored, or at once when one received after `since` exists; 408 when the timeout passes first.',
+        summary: 'Wait for messages matching a query',
+        description: [
+          'Long poll over a cursor. `after=<id>` counts only messages received after that one; `after=0` counts every stored message;',
+          'without it only messages arriving after the call count. Without `count` or `quiet` the answer is the first match;',
+          'with `count=N` it is `{ messages }` holding the first N matches, oldest first; with `quiet=S` it is `{ messages }` holding',
+          'every match (summaries), sent once S seconds pass with no new match, so an empty list shows nothing was sent.',
+          'On timeout: 408 with `arrived`, the newest messages received in the window whatever their match.',
+        ].join(' '),
         tags: ['messages'],
         querystring: Type.Object({
           query: Type.Optional(QueryString),
           timeout: Type.Number({ minimum: 0, maximum: 300, default: 30, description: 'Seconds' }),
-          since: Type.Optional(Type.String({ maxLength: 64, description: 'Only messages received after this id count' })),
+          after: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: a message id, or 0 for the start of the store' })),
+          since: Type.Optional(Type.String({ maxLength: 64, description: 'Older name of `after`' })),
+          count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Wait for this many matches' })),
+          quiet: Type.Optional(Type.Number({ minimum: 0.05, maximum: 300, description: 'Seconds without a new match before answering' })),
         }),
-        response: { 200: DetailSchema, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody, 503: ErrorBody },
+        response: {
+          200: Type.Union([DetailSchema, Type.Object({ messages: Type.Array(Type.Union([DetailSchema, SummarySchema])) })]),
+          400: ErrorBody,
+          404: ErrorBody,
+          408: TimeoutBody,
+          503: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
-      const { query, timeout, since } = request.query;
+      const { query, timeout, count, quiet } = request.query;
+      if (count !== undefined && quiet !== undefined) throw badRequest('count and quiet do not go together');
       const filter = filterOf(query, texts);
-      if (since !== undefined) {
-        const cursor = store.get(since);
-        if (!cursor) throw notFound(`since: no message with id ${since}`);
-        const [first] = store.since(cursor.uid, filter);
-        if (first) return views.detail(first);
+      const cursor = request.query.after ?? request.query.since;
+      let afterUid = store.uidNext - 1;
+      if (cursor === '0') afterUid = 0;
+      else if (cursor !== undefined) {
+        const message = store.get(cursor);
+        if (!message) throw notFound(`after: no message with id ${cursor}`);
+        afterUid = message.uid;
       }
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
-      const message = await waiters.wait(filter, timeout * 1000, abort.signal);
-      if (message) return views.detail(message);
-      if (waiters.closed) throw new HttpError(503, 'unavailable', 'Mailroom is shutting down');
-      throw new HttpError(408, 'timeout', `No matching message arrived within ${timeout} s`);
+      const result = await waiters.wait({
+        filter,
+        afterUid,
+        count: count ?? 1,
+        quietMs: quiet === undefined ? null : quiet * 1000,
+        timeoutMs: timeout * 1000,
+        signal: abort.signal,
+      });
+      if (result.kind === 'closed') throw new HttpError(503, 'unavailable', 'Mailroom is shutting down');
+      if (result.kind === 'timeout') {
+        const arrived = store.since(afterUid, null).slice(-ARRIVED_SHOWN).reverse().map(toSummary);
+        const what = count === undefined ? 'No matching message' : `Fewer than ${count} matching messages`;
+        return reply.status(408).send({ error: 'timeout', message: `${what} arrived within ${timeout} s; ${arrived.length === 0 ? 'nothing arrived' : `newest arrivals in "arrived"`}`, arrived });
+      }
+      if (quiet !== undefined) return { messages: result.messages.map(toSummary) };
+      if (count !== undefined) return { messages: await Promise.all(result.messages.map((m) => views.detail(m))) };
+      return views.detail(result.messages[0]!);
     },
   );
 

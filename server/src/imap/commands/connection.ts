@@ -15,7 +15,7 @@ export const capability: CommandSpec = {
 /** RFC 3501 §6.1.2: does nothing, which lets pending updates out (§7.4.1). */
 export const noop: CommandSpec = {
   states: ANY,
-  handle(session, command) {
+  handle(_session, command) {
     expectArgs(command, 0);
   },
 };

@@ -4,7 +4,7 @@ import { AUTHENTICATED, SELECTED, bad, expectArgs, no, type CommandSpec } from '
 /** RFC 3501 §6.4.1: nothing to write to disk here. */
 export const check: CommandSpec = {
   states: SELECTED,
-  handle(session, command) {
+  handle(_session, command) {
     expectArgs(command, 0);
   },
 };

@@ -1,0 +1,80 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { CODE_SCAN_CHARS, codeText, findCodes, MAX_PATTERN_LENGTH, PATTERN_TIMEOUT_MS, PatternError } from '../../mime/codes.js';
+import { extractLinks } from '../../mime/links.js';
+import type { MessageStore } from '../../store/message-store.js';
+import type { StoredMessage } from '../../store/types.js';
+import { badRequest, notFound } from '../errors.js';
+import { ErrorBody, IdParams } from '../schemas.js';
+
+export interface ExtractRoutesDeps {
+  store: MessageStore;
+}
+
+const LinkSchema = Type.Object({
+  url: Type.String({ description: 'As written, HTML entities and transfer encoding undone' }),
+  text: Type.Union([Type.String(), Type.Null()], {
+    description: "HTML: the anchor's visible text (an image's alt standing in for it), white space collapsed; text parts: null",
+  }),
+  part: Type.String({ description: 'IMAP section number of the body part' }),
+  type: Type.Union([Type.Literal('html'), Type.Literal('text')]),
+});
+
+export const extractRoutes: FastifyPluginAsync<ExtractRoutesDeps> = async (fastify, { store }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  function messageOr404(id: string): StoredMessage {
+    const message = store.get(id);
+    if (!message) throw notFound(`No message with id ${id}`);
+    return message;
+  }
+
+  app.get(
+    '/messages/:id/links',
+    {
+      schema: {
+        summary: 'Every link in the text and HTML bodies, in document order',
+        description:
+          'HTML: href of every <a> and <area>; text: http(s) and mailto URLs, bare or in <angle brackets>. Body parts in MIME order, ' +
+          'links in document order within each, duplicates kept. Forwarded messages (message/rfc822 parts) are not read.',
+        tags: ['messages'],
+        params: IdParams,
+        response: { 200: Type.Object({ links: Type.Array(LinkSchema) }), 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const message = messageOr404(request.params.id);
+      return { links: extractLinks(message.raw, message.digest.root) };
+    },
+  );
+
+  app.get(
+    '/messages/:id/codes',
+    {
+      schema: {
+        summary: 'One-time codes in the body',
+        description:
+          'Searches the text/plain body (else the visible text of the HTML body), its first ' +
+          `${CODE_SCAN_CHARS} characters. By default: runs of 4 to 8 digits standing alone, not part of a longer number, ` +
+          'date, time, phone number or URL. With `pattern`: every match of that JavaScript regular expression, or its first ' +
+          `capture group when it has one; a pattern running longer than ${PATTERN_TIMEOUT_MS} ms is refused with 400.`,
+        tags: ['messages'],
+        params: IdParams,
+        querystring: Type.Object({
+          pattern: Type.Optional(Type.String({ maxLength: MAX_PATTERN_LENGTH, description: "A JavaScript regular expression (flag 'g')" })),
+        }),
+        response: { 200: Type.Object({ codes: Type.Array(Type.String()) }), 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const message = messageOr404(request.params.id);
+      try {
+        return { codes: findCodes(codeText(message.raw, message.digest.root), request.query.pattern) };
+      } catch (error) {
+        if (error instanceof PatternError) throw badRequest(error.message);
+        throw error;
+      }
+    },
+  );
+};
