@@ -3,6 +3,8 @@ import type { StoredMessage } from '../store/types.js';
 
 export interface WaitRequest {
   filter: MessageFilter | null;
+  /** A recipient address (lower case) every match has, when the query requires one: only mail to it wakes the wait. */
+  recipient: string | null;
   /** Only messages with a greater uid count: the cursor. */
   afterUid: number;
   /** Answer once this many matches exist (ignored with `quietMs`). */
@@ -23,17 +25,34 @@ interface Watch {
   end(result: WaitResult): void;
 }
 
+/** Every address a message is for, lower-cased: envelope recipients and the To, Cc and Bcc headers. */
+function recipientsOf(message: StoredMessage): Set<string> {
+  const all = new Set<string>();
+  for (const rcpt of message.envelope.rcptTo) all.add(rcpt.toLowerCase());
+  for (const list of [message.digest.to, message.digest.cc, message.digest.bcc]) for (const a of list) all.add(a.address.toLowerCase());
+  return all;
+}
+
 /**
  * Long-poll waits over a cursor. Matches already stored after the cursor count
  * at once; new ones come straight from the store's event, so a wait answers in
- * the tick its last message is stored. Each new message costs one filter call
- * per pending wait, and nothing is ever polled.
+ * the tick its last message is stored. Waits for one address (an inbox per
+ * test) are kept by that address, so a new message is offered only to the
+ * waits for its recipients and to those with other queries: hundreds of
+ * parallel test workers cost each message a few map lookups, and nothing is
+ * ever polled.
  */
 export class Waiters {
-  private readonly pending = new Set<Watch>();
+  private readonly byRecipient = new Map<string, Set<Watch>>();
+  private readonly others = new Set<Watch>();
   private closedFlag = false;
   private readonly onNew = (message: StoredMessage): void => {
-    for (const watch of this.pending) watch.offer(message);
+    for (const watch of [...this.others]) watch.offer(message);
+    if (this.byRecipient.size === 0) return;
+    for (const address of recipientsOf(message)) {
+      const watches = this.byRecipient.get(address);
+      if (watches) for (const watch of [...watches]) watch.offer(message);
+    }
   };
 
   constructor(private readonly store: MessageStore) {
@@ -41,7 +60,7 @@ export class Waiters {
   }
 
   wait(request: WaitRequest): Promise<WaitResult> {
-    const { filter, afterUid, count, quietMs, timeoutMs, signal } = request;
+    const { filter, recipient, afterUid, count, quietMs, timeoutMs, signal } = request;
     const found = this.store.since(afterUid, filter);
     if (quietMs === null && found.length >= count) return Promise.resolve({ kind: 'found', messages: found.slice(0, count) });
     if (this.closedFlag) return Promise.resolve({ kind: 'closed' });
@@ -60,7 +79,7 @@ export class Waiters {
           else if (found.length >= count) watch.end({ kind: 'found', messages: found });
         },
         end: (result) => {
-          this.pending.delete(watch);
+          this.forget(watch, recipient);
           clearTimeout(timer);
           if (quietTimer !== null) clearTimeout(quietTimer);
           signal.removeEventListener('abort', abort);
@@ -70,7 +89,12 @@ export class Waiters {
       const abort = (): void => watch.end({ kind: 'timeout' });
       const timer = setTimeout(abort, timeoutMs);
       signal.addEventListener('abort', abort);
-      this.pending.add(watch);
+      if (recipient === null) this.others.add(watch);
+      else {
+        let watches = this.byRecipient.get(recipient);
+        if (watches === undefined) this.byRecipient.set(recipient, (watches = new Set()));
+        watches.add(watch);
+      }
       restartQuiet();
       if (signal.aborted) abort();
     });
@@ -79,6 +103,15 @@ export class Waiters {
   close(): void {
     this.closedFlag = true;
     this.store.events.off('new', this.onNew);
-    for (const watch of this.pending) watch.end({ kind: 'closed' });
+    for (const watch of [...this.others]) watch.end({ kind: 'closed' });
+    for (const watches of [...this.byRecipient.values()]) for (const watch of [...watches]) watch.end({ kind: 'closed' });
+  }
+
+  private forget(watch: Watch, recipient: string | null): void {
+    if (recipient === null) return void this.others.delete(watch);
+    const watches = this.byRecipient.get(recipient);
+    if (watches === undefined) return;
+    watches.delete(watch);
+    if (watches.size === 0) this.byRecipient.delete(recipient);
   }
 }

@@ -190,3 +190,16 @@ export function compileQuery(query: string | undefined, bodyText: TextSource): M
   if (matchers.length === 0) return null;
   return (message) => matchers.every((match) => match(message));
 }
+
+/**
+ * The full address a query requires among the recipients (a `to:` term with a
+ * whole address, not negated), lower-cased, or null. Lets a wait be woken only
+ * by mail to that address instead of testing every new message against it.
+ */
+export function requiredRecipient(query: string | undefined): string | null {
+  if (query === undefined) return null;
+  for (const term of tokenize(query)) {
+    if (!term.negated && term.key === 'to' && FULL_ADDRESS.test(term.value)) return term.value.toLowerCase();
+  }
+  return null;
+}

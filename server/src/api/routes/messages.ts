@@ -7,6 +7,7 @@ import { findPart } from '../../mime/find-part.js';
 import type { BodyTexts } from '../../search/body-texts.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
+import { requiredRecipient } from '../../search/query.js';
 import { filterOf } from '../query-filter.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { safeFilename } from '../safe-filename.js';
@@ -105,21 +106,27 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
         afterUid = message.uid;
       }
       const abort = new AbortController();
-      reply.raw.on('close', () => abort.abort());
+      const onClose = (): void => abort.abort();
+      reply.raw.on('close', onClose);
       const result = await waiters.wait({
         filter,
+        recipient: requiredRecipient(query),
         afterUid,
         count: count ?? 1,
         quietMs: quiet === undefined ? null : quiet * 1000,
         timeoutMs: timeout * 1000,
         signal: abort.signal,
       });
+      // Settled: the client leaving now aborts nothing.
+      reply.raw.off('close', onClose);
       if (result.kind === 'closed') throw new HttpError(503, 'unavailable', 'Mailroom is shutting down');
       if (result.kind === 'timeout') {
         const arrived = store.since(afterUid, null).slice(-ARRIVED_SHOWN).reverse().map(toSummary);
         const what = count === undefined ? 'No matching message' : `Fewer than ${count} matching messages`;
         return reply.status(408).send({ error: 'timeout', message: `${what} arrived within ${timeout} s; ${arrived.length === 0 ? 'nothing arrived' : `newest arrivals in "arrived"`}`, arrived });
       }
+      // Plain JSON.stringify: the schema's serializer would try each branch of the union with ajv on every reply.
+      reply.serializer(JSON.stringify).type('application/json; charset=utf-8');
       if (quiet !== undefined) return { messages: result.messages.map(toSummary) };
       if (count !== undefined) return { messages: await Promise.all(result.messages.map((m) => views.detail(m))) };
       return views.detail(result.messages[0]!);
