@@ -76,7 +76,7 @@ describe("IMAP with Python's imaplib", () => {
     expect((copied[4] as unknown as string[])[0]).toContain(`INTERNALDATE "14-Nov-2023 22:13:20 +0000"`);
     expect(out.store_readonly).toStrictEqual(['NO', ['[READ-ONLY] Mailbox is read-only']]);
     expect(out.unselect).toStrictEqual(['OK', ['UNSELECT completed']]);
-    expect(out.delete_nonempty_parent).toStrictEqual(['NO', ['[INUSE] Mailbox has children, delete them first']]);
+    expect(out.delete_nonempty_parent).toStrictEqual(['NO', ['[CANNOT] Mailbox has children, delete them first']]);
     expect(out.delete).toStrictEqual(['OK', ['DELETE completed']]);
     expect(out.select_trash).toStrictEqual(['OK', ['1']]);
     expect(out.close).toStrictEqual(['OK', ['CLOSE completed']]);

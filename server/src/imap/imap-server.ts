@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { Accounts } from './mailbox/account.js';
+import { FolderQuota } from './mailbox/quota.js';
 import { ImapSession, type ImapContext } from './session.js';
 import { DEFAULT_LIMITS } from './wire/limits.js';
 
@@ -34,7 +35,7 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     logger: options.logger,
     tls: options.tls,
     credentials: options.credentials,
-    accounts: new Accounts(options.store),
+    accounts: new Accounts(options.store, new FolderQuota(options.store.limits.maxMessages, options.store.limits.maxBytes)),
     limits: { ...DEFAULT_LIMITS, appendBytes: options.maxMessageSize },
     idleMs: options.idleMs,
     version: options.version,

@@ -39,12 +39,16 @@ export class SelectedMailbox {
   private readonly onExpunge = (messages: readonly ImapMessage[]): void => {
     for (const message of messages) {
       const fresh = this.pendingNew.indexOf(message);
-      if (fresh >= 0) this.pendingNew.splice(fresh, 1);
-      else if (this.indexOf(message) >= 0) this.pendingExpunge.add(message);
+      if (fresh >= 0) {
+        // Never announced, so never counted: RECENT must not outgrow EXISTS.
+        this.pendingNew.splice(fresh, 1);
+        this.recent.delete(message);
+      } else if (this.indexOf(message) >= 0) this.pendingExpunge.add(message);
     }
     this.onChange?.();
   };
   private readonly onReset = (): void => {
+    for (const message of this.pendingNew) this.recent.delete(message);
     this.pendingNew = [];
     for (const message of this.entries) this.pendingExpunge.add(message);
     this.onChange?.();
@@ -108,11 +112,12 @@ export class SelectedMailbox {
     const count = this.entries.length;
     const ranges = parseSequenceSet(set, count);
     if (ranges === null) return null;
+    // An empty mailbox has no numbers to be out of range: `1:*` names nothing there, as in UID sets.
+    if (count === 0) return [];
     if (ranges.some(([, hi]) => hi > count || hi === 0)) return null;
     const out: number[] = [];
-    const seen = new Set<number>();
-    for (const [lo, hi] of ranges) for (let n = lo; n <= hi; n++) if (!seen.has(n)) (seen.add(n), out.push(n - 1));
-    return out.sort((a, b) => a - b);
+    for (const [lo, hi] of ranges) for (let n = lo; n <= hi; n++) out.push(n - 1);
+    return out;
   }
 
   /** Reports what is pending, as untagged lines; EXPUNGE only when allowed. */

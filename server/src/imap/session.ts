@@ -6,6 +6,7 @@ import type { TlsMaterial } from '../tls.js';
 import { COMMANDS } from './commands/registry.js';
 import { CommandError, type Completion } from './commands/command.js';
 import type { Account, Accounts } from './mailbox/account.js';
+import { QuotaError } from './mailbox/quota.js';
 import type { SelectedMailbox } from './selected.js';
 import { CommandReader, type ReadError } from './wire/command-reader.js';
 import type { WireLimits } from './wire/limits.js';
@@ -32,6 +33,8 @@ export type SessionState =
   | { kind: 'selected'; user: string; account: Account; selected: SelectedMailbox }
   | { kind: 'logout' };
 
+/** Enough for any user name and password sent as literals before login; nothing bigger is read then. */
+const PRE_LOGIN_LITERAL_BYTES = 8 * 1024;
 /** Dovecot's figure: a client this confused is gone or hostile. */
 const MAX_BAD_IN_A_ROW = 20;
 /** Written output waits for the socket past this much, so a huge FETCH streams instead of piling up in memory. */
@@ -52,6 +55,7 @@ const NO_EXPUNGE = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
 export class ImapSession {
   state: SessionState = { kind: 'notAuthenticated' };
   secure: boolean;
+  failedLogins = 0;
   private socket: Socket;
   private readonly reader: CommandReader;
   private badInARow = 0;
@@ -68,9 +72,12 @@ export class ImapSession {
     this.secure = secure;
     this.reader = new CommandReader(ctx.limits, {
       command: (bytes) => this.onCommand(bytes),
-      line: (bytes) => this.lineHandler?.(bytes),
+      line: (bytes) => this.onLine(bytes),
       continuation: () => this.send('+ Ready for literal data'),
       error: (error) => this.onReadError(error),
+      literalBudget: (isAppend) => this.literalBudget(isAppend),
+      pause: () => this.socket.pause(),
+      resume: () => this.socket.resume(),
     });
     this.attach(socket);
     socket.on('close', () => this.cleanup());
@@ -141,7 +148,8 @@ export class ImapSession {
   /** Sends the tagged completion of a command that waited for client lines. */
   complete(tag: string, name: string, result: Completion | CommandError): void {
     if (result instanceof CommandError) {
-      this.send(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${result.message}`);
+      // Texts may echo what the client sent (a mailbox name); a line break there would forge responses.
+      this.send(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${result.message.replace(/[^\x20-\x7e]/g, '?')}`);
       return;
     }
     this.flushUpdates(!NO_EXPUNGE.has(name));
@@ -192,6 +200,27 @@ export class ImapSession {
     this.state = { kind: 'logout' };
   }
 
+  /**
+   * Literal octets one command may carry: a little before login (a password),
+   * a message's worth for APPEND once logged in, otherwise the wire limit.
+   */
+  private literalBudget(isAppend: boolean): number {
+    const { limits } = this.ctx;
+    if (this.state.kind === 'notAuthenticated') return PRE_LOGIN_LITERAL_BYTES;
+    return isAppend ? limits.appendBytes : limits.literalBytes;
+  }
+
+  /** A line for a command that waits on the client (IDLE, AUTHENTICATE); a bug there must not take the process down. */
+  private onLine(bytes: Buffer): void {
+    try {
+      this.lineHandler?.(bytes);
+    } catch (error) {
+      this.ctx.logger.error({ err: error }, 'IMAP line handler failed');
+      this.endLineMode();
+      this.send('* NO [SERVERBUG] Internal error');
+    }
+  }
+
   private onReadError(error: ReadError): void {
     const code = error.code ? `[${error.code}] ` : '';
     this.send(`${error.tag ?? '*'} ${error.status} ${code}${error.text}`);
@@ -227,7 +256,11 @@ export class ImapSession {
     try {
       command = parseCommand(bytes, this.ctx.limits);
     } catch (error) {
-      if (!(error instanceof ParseError)) throw error;
+      if (!(error instanceof ParseError)) {
+        this.ctx.logger.error({ err: error }, 'IMAP parser failed');
+        this.send('* NO [SERVERBUG] Internal error');
+        return;
+      }
       this.send(`${error.tag ?? '*'} BAD ${error.message}`);
       return this.countBad();
     }
@@ -260,6 +293,7 @@ export class ImapSession {
         result.after();
       }
     } catch (error) {
+      if (error instanceof QuotaError) return this.complete(tag, name, new CommandError('NO', error.message, 'OVERQUOTA'));
       if (!(error instanceof CommandError)) {
         this.ctx.logger.error({ err: error, command: name }, 'IMAP command failed');
         this.send(`${tag} NO [SERVERBUG] Internal error`);

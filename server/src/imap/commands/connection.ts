@@ -73,9 +73,19 @@ export const starttls: CommandSpec = {
   },
 };
 
+/** Failed logins a connection may make before it is closed, so passwords cannot be tried without end. */
+const MAX_FAILED_LOGINS = 5;
+
 function logIn(session: ImapSession, user: string, password: string): { code: string; text: string } {
   const { credentials } = session.ctx;
   if (user === '' || (credentials !== null && !sameSecret(credentials.get(user), password))) {
+    if (++session.failedLogins >= MAX_FAILED_LOGINS) {
+      // After the tagged NO, which the dispatcher sends when this throw unwinds.
+      queueMicrotask(() => {
+        session.send('* BYE Too many failed logins');
+        session.close();
+      });
+    }
     throw no('Invalid user name or password', 'AUTHENTICATIONFAILED');
   }
   session.state = { kind: 'authenticated', user, account: session.ctx.accounts.acquire(user) };

@@ -15,8 +15,8 @@ function copyInto(session: ImapSession, setValue: string, target: string, uid: b
   const copies: number[] = [];
   const moved: number[] = [];
   for (const index of indexes) {
+    // A message expunged elsewhere but not yet reported is still copied (RFC 2180 §4.4.2): its bytes are at hand.
     const message = selected.messages[index]!;
-    if (selected.isExpunged(message)) continue;
     const copy = destination.append({ raw: message.raw, flags: [...message.flags], internalDate: message.internalDate, digest: message.digest });
     sources.push(message.uid);
     copies.push(copy.uid);

@@ -49,9 +49,11 @@ export const store: CommandSpec = {
     const indexes = selected.resolve(set!.value, uid);
     if (indexes === null) throw bad('Invalid sequence set');
     const silent = match[2] !== undefined;
+    let stored = 0;
     for (const index of indexes) {
       const message = selected.messages[index]!;
       if (selected.isExpunged(message)) continue;
+      stored += 1;
       const add = match[1] === '-' ? [] : flags;
       const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...message.flags].filter((f) => !flags.includes(f));
       selected.mailbox.updateFlags(message, add, remove, session);
@@ -60,5 +62,7 @@ export const store: CommandSpec = {
         session.send(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);
       }
     }
+    // RFC 2180 §4.2.2: every named message was expunged elsewhere; the EXPUNGEs follow at the next chance.
+    if (stored === 0 && indexes.length > 0 && !silent) throw no('The messages were expunged', 'EXPUNGEISSUED');
   },
 };

@@ -1,4 +1,4 @@
-import { DELIMITER, normalizeName, type Account } from '../mailbox/account.js';
+import { DELIMITER, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession, SessionState } from '../session.js';
@@ -65,7 +65,7 @@ export const create: CommandSpec = {
   handle(session, command) {
     const [name] = expectArgs(command, 1, 2);
     const error = account(session).create(astring(name, 'a mailbox name'));
-    if (error !== null) throw no(error, error === 'Mailbox already exists' ? 'ALREADYEXISTS' : 'CANNOT');
+    if (error !== null) throw no(error, error === 'Mailbox already exists' ? 'ALREADYEXISTS' : error.includes('at most') ? 'LIMIT' : 'CANNOT');
   },
 };
 
@@ -75,10 +75,12 @@ export const deleteCommand: CommandSpec = {
   handle(session, command) {
     const [name] = expectArgs(command, 1);
     const text = astring(name, 'a mailbox name');
-    // Deleting the selected mailbox deselects it first, as Dovecot does.
-    if (session.selected?.mailbox === account(session).get(text)) session.deselect();
+    const selected = session.selected?.mailbox === account(session).get(text);
     const result = account(session).delete(text);
-    if ('error' in result) throw no(result.error, result.error === 'Mailbox does not exist' ? 'NONEXISTENT' : result.error.includes('children') ? 'INUSE' : 'CANNOT');
+    // RFC 5530's INUSE means someone else holds it, which would make clients retry; a folder with children simply cannot go.
+    if ('error' in result) throw no(result.error, result.error === 'Mailbox does not exist' ? 'NONEXISTENT' : 'CANNOT');
+    // Deleting the selected mailbox deselects it, as Dovecot does; a refused DELETE leaves the selection alone.
+    if (selected) session.deselect();
   },
 };
 
@@ -98,7 +100,9 @@ export const subscribe: CommandSpec = {
   states: AUTHENTICATED,
   handle(session, command) {
     const [name] = expectArgs(command, 1);
-    account(session).subscriptions.add(normalizeName(astring(name, 'a mailbox name')));
+    const { subscriptions } = account(session);
+    if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw no(`A user has at most ${MAX_SUBSCRIPTIONS} subscriptions`, 'LIMIT');
+    subscriptions.add(normalizeName(astring(name, 'a mailbox name')));
   },
 };
 

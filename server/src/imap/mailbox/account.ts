@@ -2,6 +2,7 @@ import type { MessageStore } from '../../store/message-store.js';
 import { FolderMailbox } from './folder-mailbox.js';
 import { InboxMailbox } from './inbox-mailbox.js';
 import { nextUidValidity, type Mailbox } from './mailbox.js';
+import type { FolderQuota } from './quota.js';
 
 /** The hierarchy delimiter (RFC 3501 §5.1.1), as the issue and most clients expect. */
 export const DELIMITER = '/';
@@ -16,6 +17,9 @@ const SPECIAL_FOLDERS: readonly (readonly [string, string])[] = [
 /** Longest mailbox name, and deepest hierarchy, a client may create. */
 const MAX_NAME_BYTES = 1024;
 const MAX_LEVELS = 32;
+/** Folders and subscriptions one user may have: far beyond any client's needs, short of a memory hazard. */
+export const MAX_FOLDERS = 1000;
+export const MAX_SUBSCRIPTIONS = 1000;
 
 /** INBOX is case-insensitive, also as the first level of a hierarchy (RFC 3501 §5.1). */
 export function normalizeName(name: string): string {
@@ -34,10 +38,14 @@ export class Account {
   /** Logged-in sessions using the account. */
   sessions = 0;
 
-  constructor(store: MessageStore, user: string) {
+  constructor(
+    store: MessageStore,
+    user: string,
+    private readonly quota: FolderQuota,
+  ) {
     this.inbox = new InboxMailbox(store, user, nextUidValidity());
     for (const [name, use] of SPECIAL_FOLDERS) {
-      this.folders.set(name, new FolderMailbox(name, nextUidValidity(), use));
+      this.folders.set(name, new FolderMailbox(name, nextUidValidity(), use, quota));
       this.subscriptions.add(name);
     }
   }
@@ -65,12 +73,18 @@ export class Account {
     if (invalid !== null) return invalid;
     if (this.get(normal) !== null) return 'Mailbox already exists';
     const levels = normal.split(DELIMITER);
-    for (let i = 1; i <= levels.length; i++) {
+    if (this.folders.size + levels.length > MAX_FOLDERS) return `A user has at most ${MAX_FOLDERS} folders`;
+    this.createLevels(levels, levels.length);
+    return null;
+  }
+
+  /** The first `count` levels of a hierarchy, each made when missing (RFC 3501 §6.3.3 creates superiors too). */
+  private createLevels(levels: readonly string[], count: number): void {
+    for (let i = 1; i <= count; i++) {
       const path = levels.slice(0, i).join(DELIMITER);
       if (path === 'INBOX' || this.folders.has(path)) continue;
-      this.folders.set(path, new FolderMailbox(path, nextUidValidity(), null));
+      this.folders.set(path, new FolderMailbox(path, nextUidValidity(), null, this.quota));
     }
-    return null;
   }
 
   /** RFC 3501 §6.3.4: INBOX cannot go; a folder with inferiors stays until they are gone, as in Dovecot. */
@@ -118,10 +132,7 @@ export class Account {
     }
     // Superior levels of the new name exist too, as after CREATE.
     const levels = target.split(DELIMITER);
-    for (let i = 1; i < levels.length; i++) {
-      const path = levels.slice(0, i).join(DELIMITER);
-      if (path !== 'INBOX' && !this.folders.has(path)) this.folders.set(path, new FolderMailbox(path, nextUidValidity(), null));
-    }
+    this.createLevels(levels, levels.length - 1);
     return null;
   }
 }
@@ -146,13 +157,16 @@ const MAX_IDLE_ACCOUNTS = 1000;
 export class Accounts {
   private readonly byUser = new Map<string, Account>();
 
-  constructor(private readonly store: MessageStore) {}
+  constructor(
+    private readonly store: MessageStore,
+    private readonly quota: FolderQuota,
+  ) {}
 
   /** The user's account, held until `release`; its folders outlive the session. */
   acquire(user: string): Account {
     const key = user.toLowerCase();
     let account = this.byUser.get(key);
-    if (account === undefined) account = new Account(this.store, user);
+    if (account === undefined) account = new Account(this.store, user, this.quota);
     // Re-inserting keeps the Map in least-recently-used order.
     this.byUser.delete(key);
     this.byUser.set(key, account);

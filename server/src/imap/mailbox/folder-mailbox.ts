@@ -1,6 +1,7 @@
 import { digestMessage, type MessageDigest } from '../../mime/digest.js';
 import type { ImapMessage } from '../message.js';
 import { Mailbox, type NewMessage } from './mailbox.js';
+import type { FolderQuota } from './quota.js';
 
 class FolderMessage implements ImapMessage {
   constructor(
@@ -17,6 +18,10 @@ export class FolderMailbox extends Mailbox {
   private list: FolderMessage[] = [];
   private nextUid = 1;
 
+  constructor(name: string, uidValidity: number, specialUse: string | null, private readonly quota: FolderQuota) {
+    super(name, uidValidity, specialUse);
+  }
+
   get uidNext(): number {
     return this.nextUid;
   }
@@ -26,6 +31,7 @@ export class FolderMailbox extends Mailbox {
   }
 
   append(message: NewMessage): ImapMessage {
+    this.quota.reserve(message.raw.length);
     const digest = message.digest ?? digestMessage(message.raw);
     const added = new FolderMessage(this.nextUid++, message.raw, message.internalDate, new Set(message.flags), digest);
     this.list.push(added);
@@ -47,6 +53,7 @@ export class FolderMailbox extends Mailbox {
     const gone = new Set(messages);
     const removed = this.list.filter((m) => gone.has(m));
     if (removed.length === 0) return;
+    for (const m of removed) this.quota.release(m.raw.length);
     this.list = this.list.filter((m) => !gone.has(m));
     this.events.emit('expunge', removed);
   }
@@ -55,6 +62,7 @@ export class FolderMailbox extends Mailbox {
   clear(): void {
     const removed = this.list;
     this.list = [];
+    for (const m of removed) this.quota.release(m.raw.length);
     if (removed.length > 0) this.events.emit('expunge', removed);
   }
 }

@@ -43,9 +43,13 @@ export class InboxMailbox extends Mailbox {
   private readonly wrappers = new WeakMap<StoredMessage, CapturedMessage>();
   /** The session whose own flag change is being applied, for the event it causes. */
   private source: object | null = null;
+  /** UIDNEXT as last reported for a filtered INBOX; it never goes back. */
+  private uidNextSeen = 1;
 
   private readonly onNew = (message: StoredMessage): void => {
-    if (this.visible(message)) this.events.emit('exists', this.wrap(message));
+    if (!this.visible(message)) return;
+    this.uidNextSeen = Math.max(this.uidNextSeen, message.uid + 1);
+    this.events.emit('exists', this.wrap(message));
   };
   private readonly onUpdate = (message: StoredMessage): void => {
     if (this.visible(message)) this.events.emit('flags', this.wrap(message), this.source);
@@ -67,8 +71,20 @@ export class InboxMailbox extends Mailbox {
     this.filter = mailboxFilter(user);
   }
 
+  /**
+   * RFC 3501 §2.3.1.1: UIDNEXT changes only when this mailbox gets mail. The
+   * unfiltered INBOX sees all mail, so the store's next uid is right; a
+   * filtered one reports one past its newest message, never going back.
+   */
   get uidNext(): number {
-    return this.store.uidNext;
+    if (this.filter === null) return this.store.uidNext;
+    const all = this.store.all();
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (!this.filter(all[i]!)) continue;
+      this.uidNextSeen = Math.max(this.uidNextSeen, all[i]!.uid + 1);
+      break;
+    }
+    return this.uidNextSeen;
   }
 
   messages(): ImapMessage[] {

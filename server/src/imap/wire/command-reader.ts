@@ -21,7 +21,18 @@ export interface ReaderHandlers {
   /** RFC 3501 §7.5: the client waits for this before sending a synchronizing literal. */
   continuation(): void;
   error(error: ReadError): void;
+  /**
+   * Octets of literal one command may carry in all, now: lets the session allow
+   * an APPEND its message only once logged in. Without it, the limits decide.
+   */
+  literalBudget?(isAppend: boolean): number;
+  /** Input is piling up behind a running command: stop reading the socket until `resume`. */
+  pause?(): void;
+  resume?(): void;
 }
+
+/** Input queued behind a running command before the socket is paused. */
+const MAX_QUEUED = 1024 * 1024;
 
 /** RFC 3501 §9 `tag`: ASTRING-CHAR (printable but `(`, `)`, `{`, `%`, `*`, `"`, `\`) without `+`. */
 const TAG = /^[!#$&',\-./0-9:;<=>?@A-Z[\]^_`a-z|}~]+$/;
@@ -42,6 +53,8 @@ const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
  */
 export class CommandReader {
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private paused = false;
   private busy = false;
   private closed = false;
   private mode: 'command' | 'line' = 'command';
@@ -50,6 +63,8 @@ export class CommandReader {
   private parts: Buffer[] = [];
   private partBytes = 0;
   private literalCount = 0;
+  /** Literal octets announced so far by this command. */
+  private literalBytes = 0;
   private tag: string | null = null;
   private isAppend = false;
   /** Set when the command is already refused: it is read to its end and dropped. */
@@ -71,7 +86,12 @@ export class CommandReader {
   push(chunk: Buffer): void {
     if (this.closed) return;
     this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
     if (!this.busy) this.drain();
+    if (this.busy && !this.paused && this.queuedBytes > MAX_QUEUED) {
+      this.paused = true;
+      this.handlers.pause?.();
+    }
   }
 
   /** Line mode hands each line to `handlers.line` (IDLE's DONE, AUTHENTICATE's responses). */
@@ -82,6 +102,7 @@ export class CommandReader {
   /** Drops buffered input: after STARTTLS nothing sent in clear may be taken as sent under TLS (RFC 3501 §6.2.1). */
   discardBuffered(): void {
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.resetCommand();
     this.line = [];
     this.lineBytes = 0;
@@ -91,14 +112,20 @@ export class CommandReader {
   close(): void {
     this.closed = true;
     this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 
   private drain(): void {
     while (!this.closed && !this.busy && this.queue.length > 0) {
       const chunk = this.queue[0]!;
       const used = this.consume(chunk);
+      this.queuedBytes -= Math.min(used, chunk.length);
       if (used >= chunk.length) this.queue.shift();
       else this.queue[0] = chunk.subarray(used);
+    }
+    if (this.paused && !this.closed && this.queuedBytes <= MAX_QUEUED / 2) {
+      this.paused = false;
+      this.handlers.resume?.();
     }
   }
 
@@ -164,10 +191,16 @@ export class CommandReader {
 
     const size = Number(literal[1]);
     const synchronizing = literal[2] !== '+';
-    const max = this.isAppend ? this.limits.appendBytes : this.limits.literalBytes;
+    const max = this.handlers.literalBudget?.(this.isAppend) ?? (this.isAppend ? this.limits.appendBytes : this.limits.literalBytes);
     this.literalCount += 1;
-    if (this.refused === null && (size > max || this.literalCount > this.limits.literals)) {
-      const text = size > max ? `Literal of ${size} octets is over the limit of ${max}` : 'Too many literals';
+    this.literalBytes += size;
+    if (this.refused === null && (this.literalBytes > max || this.literalCount > this.limits.literals)) {
+      const text =
+        this.literalCount > this.limits.literals
+          ? 'Too many literals'
+          : size > max
+            ? `Literal of ${size} octets is over the limit of ${max}`
+            : `Literals of this command are over the limit of ${max} octets`;
       this.refused = { tag: this.tag, code: 'TOOBIG', status: synchronizing ? 'NO' : 'BAD', text };
       if (synchronizing) {
         // No continuation is sent, so a correct client sends neither the literal nor the rest of the command.
@@ -199,6 +232,7 @@ export class CommandReader {
     this.parts = [];
     this.partBytes = 0;
     this.literalCount = 0;
+    this.literalBytes = 0;
     this.tag = null;
     this.isAppend = false;
     this.refused = null;

@@ -17,7 +17,11 @@ function number(text: string, star: number): number | null {
   return n <= MAX_NUMBER ? n : null;
 }
 
-/** Parses a sequence set against `star` (the highest number in use); null when malformed. */
+/**
+ * Parses a sequence set against `star` (the highest number in use); null when
+ * malformed. The ranges come back sorted and merged, so `1:*,1:*,...` costs a
+ * walk of the mailbox once, not once per repetition.
+ */
 export function parseSequenceSet(text: string, star: number): Ranges | null {
   const parts = text.split(',');
   if (parts.length > MAX_PARTS) return null;
@@ -30,7 +34,14 @@ export function parseSequenceSet(text: string, star: number): Ranges | null {
     if (a === null || b === null) return null;
     ranges.push(a <= b ? [a, b] : [b, a]);
   }
-  return ranges;
+  ranges.sort((x, y) => x[0] - y[0]);
+  const merged: [number, number][] = [];
+  for (const range of ranges) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && range[0] <= last[1] + 1) last[1] = Math.max(last[1], range[1]);
+    else merged.push(range);
+  }
+  return merged;
 }
 
 export function isSequenceSet(text: string): boolean {
@@ -44,15 +55,14 @@ export function inRanges(ranges: Ranges, n: number): boolean {
 
 /**
  * The positions (0-based) of a sorted ascending number list that fall in the
- * ranges, ascending and without duplicates: O(ranges × log n + matches).
+ * (sorted, merged) ranges, ascending: O(ranges × log n + matches).
  */
 export function selectSorted(sorted: readonly number[], ranges: Ranges): number[] {
-  const hits = new Set<number>();
+  const hits: number[] = [];
   for (const [lo, hi] of ranges) {
-    let i = lowerBound(sorted, lo);
-    for (; i < sorted.length && sorted[i]! <= hi; i++) hits.add(i);
+    for (let i = lowerBound(sorted, lo); i < sorted.length && sorted[i]! <= hi; i++) hits.push(i);
   }
-  return [...hits].sort((a, b) => a - b);
+  return hits;
 }
 
 function lowerBound(sorted: readonly number[], value: number): number {
