@@ -47,11 +47,12 @@ export class Waiters {
   private readonly others = new Set<Watch>();
   private closedFlag = false;
   private readonly onNew = (message: StoredMessage): void => {
-    for (const watch of [...this.others]) watch.offer(message);
+    // A Set may lose members while it is iterated (a wait that ends); they are simply not visited.
+    for (const watch of this.others) watch.offer(message);
     if (this.byRecipient.size === 0) return;
     for (const address of recipientsOf(message)) {
       const watches = this.byRecipient.get(address);
-      if (watches) for (const watch of [...watches]) watch.offer(message);
+      if (watches) for (const watch of watches) watch.offer(message);
     }
   };
 
