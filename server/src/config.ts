@@ -36,6 +36,8 @@ export interface MailroomConfig {
   smtpReject: readonly SmtpRule[];
   tls: TlsSetting;
   logLevel: LogLevel;
+  /** Origins whose pages may call the API (CORS); empty means none but Mailroom's own. */
+  apiCors: string[];
 }
 
 /** Raised for a bad setting; `flag` names the CLI flag so the message points at what to fix. */
@@ -84,6 +86,7 @@ export interface RawSettings {
   tlsCert?: string;
   tlsKey?: string;
   logLevel?: string;
+  apiCors?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -107,6 +110,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--tls', key: 'tls', env: 'MAILROOM_TLS', arg: 'self-signed', help: 'generate a self-signed certificate at start' },
   { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },
   { flag: '--tls-key', key: 'tlsKey', env: 'MAILROOM_TLS_KEY', arg: 'FILE', help: 'PEM private key matching --tls-cert' },
+  { flag: '--api-cors', key: 'apiCors', env: 'MAILROOM_API_CORS', arg: 'ORIGINS', help: 'let pages from these origins call the API: * or a comma-separated list (default: none)' },
   { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
 ];
 
@@ -170,6 +174,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     smtpReject: parseSmtpRules(raw.smtpReject),
     tls,
     logLevel: parseLogLevel(raw.logLevel ?? 'info'),
+    apiCors: parseOrigins(raw.apiCors),
   };
   checkConsistency(config);
   return config;
@@ -208,6 +213,16 @@ function parseSmtpRules(values: string | readonly string[] | undefined): SmtpRul
       throw error;
     }
   });
+}
+
+/** `*`, or origins such as `http://localhost:3000`: scheme, host and optional port, nothing more. */
+function parseOrigins(text: string | undefined): string[] {
+  if (text === undefined || text.trim() === '') return [];
+  const origins = text.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) throw new ConfigError('--api-cors', `expected * or origins like http://localhost:3000, got "${origin}"`);
+  }
+  return origins;
 }
 
 function parseLogLevel(text: string): LogLevel {

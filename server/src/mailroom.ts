@@ -42,6 +42,8 @@ export interface MailroomOptions {
   /** SMTP reject and delay rules in the --smtp-reject form, such as 'rcpt:*@bounce.test=550 No such user here'. */
   smtpReject?: string | readonly string[];
   tls?: 'self-signed' | { certFile: string; keyFile: string } | null;
+  /** Origins whose pages may call the API (CORS), or '*'; none by default. */
+  apiCors?: string | readonly string[];
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
   /** A pino logger to use instead of one made from logLevel. */
@@ -84,6 +86,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     tlsCert: tls && tls !== 'self-signed' ? tls.certFile : undefined,
     tlsKey: tls && tls !== 'self-signed' ? tls.keyFile : undefined,
     logLevel: options.logLevel ?? 'warn',
+    apiCors: typeof options.apiCors === 'string' ? options.apiCors : options.apiCors?.join(','),
   };
 }
 
@@ -164,7 +167,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     { name: 'http', port: bound.get('http') ?? null, listening: app.server.listening },
   ];
 
-  const app = await buildApp({ store, logger, version, listeners: status, smtpRules });
+  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors });
   const io = attachLive(app.server, store);
 
   const close = async (): Promise<void> => {

@@ -23,7 +23,16 @@ describe('configuration', () => {
       smtpReject: [],
       tls: null,
       logLevel: 'info',
+      apiCors: [],
     });
+  });
+
+  it('reads --api-cors as * or origins, and refuses anything else', () => {
+    expect(resolveConfig({ apiCors: 'http://localhost:3000, https://app.test' }).apiCors).toStrictEqual(['http://localhost:3000', 'https://app.test']);
+    expect(resolveConfig({ apiCors: '*' }).apiCors).toStrictEqual(['*']);
+    for (const bad of ['localhost:3000', 'http://app.test/path', 'ftp://x']) {
+      expect(() => resolveConfig({ apiCors: bad }), bad).toThrow(new ConfigError('--api-cors', `expected * or origins like http://localhost:3000, got "${bad}"`));
+    }
   });
 
   it.each([

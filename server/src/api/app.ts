@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { packageRoot } from '../paths.js';
@@ -24,6 +25,12 @@ export interface AppDeps {
   version: string;
   listeners: () => ListenerStatus[];
   smtpRules: SmtpRuleSet;
+  /**
+   * Origins whose pages may call the API, or ['*']. Off by default: captured
+   * mail holds reset links and codes, which any site open in the same browser
+   * could otherwise read from a local Mailroom.
+   */
+  corsOrigins?: readonly string[];
   /** Memory budget for parsed message views. */
   viewCacheBytes?: number;
   /** Characters of decoded body text kept for search. */
@@ -41,6 +48,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   });
   installErrorHandlers(app);
+  const origins = deps.corsOrigins ?? [];
+  if (origins.length > 0) await app.register(fastifyCors, { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'] });
 
   await app.register(fastifySwagger, {
     openapi: {

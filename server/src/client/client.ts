@@ -41,8 +41,8 @@ function randomPart(): string {
 
 /**
  * A typed client for Mailroom's HTTP API. It needs nothing but `fetch`, so it
- * runs in Node 18+ and in browsers (same origin as Mailroom: the API sends no
- * CORS headers). Timeouts are in milliseconds. Waits are long polls: each
+ * runs in Node 18+ and in browsers (on Mailroom's own origin, or one allowed
+ * with `--api-cors`). Timeouts are in milliseconds. Waits are long polls: each
  * answers the moment the mail is stored, with no polling on a timer.
  *
  * Waits and `expectNoMessage` count every stored message by default (`after: 0`),
