@@ -49,6 +49,16 @@ describe('IMAP mailboxes', () => {
       '* LSUB () "/" Work/2026',
       'f OK LSUB completed',
     ]);
+    // Work is not subscribed, Work/2026 is: % lists Work as \Noselect (RFC 3501 §6.3.9).
+    expect(await wire.command('p', 'LSUB "" %')).toStrictEqual([
+      '* LSUB () "/" INBOX',
+      '* LSUB () "/" Drafts',
+      '* LSUB (\\Noselect) "/" Gone',
+      '* LSUB () "/" Sent',
+      '* LSUB () "/" Trash',
+      '* LSUB (\\Noselect) "/" Work',
+      'p OK LSUB completed',
+    ]);
     expect(await wire.command('g', 'STATUS Nowhere (MESSAGES)')).toStrictEqual(['g NO [NONEXISTENT] Mailbox does not exist: Nowhere']);
     expect(await wire.command('h', 'RENAME Work Job')).toStrictEqual(['h OK RENAME completed']);
     expect((await wire.command('i', 'LIST "" Job*')).slice(0, -1)).toStrictEqual([

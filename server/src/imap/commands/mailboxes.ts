@@ -187,9 +187,21 @@ export const lsub: CommandSpec = {
     }
     const user = account(session);
     const matches = patternMatcher(astring(reference, 'a reference name'), text);
-    for (const name of [...user.subscriptions].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0))) {
-      if (!matches(name)) continue;
-      const attributes = user.get(name) === null ? '\\Noselect' : '';
+    const found = new Map<string, string>();
+    for (const name of user.subscriptions) {
+      if (matches(name)) {
+        found.set(name, user.get(name) === null ? '\\Noselect' : '');
+        continue;
+      }
+      // RFC 3501 §6.3.9: with %, an unsubscribed parent of a subscribed name is listed, as \Noselect.
+      const levels = name.split(DELIMITER);
+      for (let i = 1; i < levels.length; i++) {
+        const parent = levels.slice(0, i).join(DELIMITER);
+        if (matches(parent) && !user.subscriptions.has(parent)) found.set(parent, '\\Noselect');
+      }
+    }
+    const order = (a: string, b: string): number => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0);
+    for (const [name, attributes] of [...found].sort(([a], [b]) => order(a, b))) {
       session.send(`* LSUB (${attributes}) "${DELIMITER}" ${mailboxName(name)}`);
     }
   },
