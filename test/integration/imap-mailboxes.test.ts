@@ -95,11 +95,18 @@ describe('IMAP mailboxes', () => {
     await Promise.all([wire.close(), other.close()]);
   });
 
-  it('logs out a session idle past --imap-idle with BYE', async () => {
+  it('logs out a session idle past --imap-idle with BYE, idling or not', async () => {
     const quick = await useMailroom({ imapIdle: 1 });
     const wire = await ImapWire.open(quick.ports.imap);
     const lines = await wire.until(/^\* BYE/);
     expect(lines).toStrictEqual(['* BYE Autologout; idle for too long']);
     await wire.close();
+    // IDLE counts as silence too: the timer is RFC 2177's "29 minutes" for a client to re-issue IDLE, plus one.
+    const idler = await ImapWire.open(quick.ports.imap);
+    await idler.command('l', 'LOGIN idler pw');
+    const from = idler.lines.length;
+    idler.write('i IDLE\r\n');
+    expect(await idler.until(/^\* BYE/, from)).toStrictEqual(['+ idling', '* BYE Autologout; idle for too long']);
+    await idler.close();
   });
 });
