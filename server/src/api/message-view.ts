@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
+import { replaceCidLinks } from '../mime/cid-links.js';
 import { partBody } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
@@ -65,25 +66,6 @@ export class MessageViews {
   }
 }
 
-/**
- * Points cid: references (RFC 2392) at the parts they name, so a preview shows
- * inline images from Mailroom itself, without any network access.
- */
-function linkInlineParts(html: string, message: StoredMessage): string {
-  const byContentId = new Map<string, string>();
-  for (const a of message.digest.attachments) if (a.contentId !== null) byContentId.set(a.contentId.toLowerCase(), a.partId);
-  if (byContentId.size === 0) return html;
-  return html.replace(/cid:([^\s"'<>)]+)/gi, (whole, id: string) => {
-    let contentId = id;
-    try {
-      contentId = decodeURIComponent(id);
-    } catch {
-      // A malformed escape is matched as written.
-    }
-    const partId = byContentId.get(contentId.toLowerCase());
-    return partId === undefined ? whole : `/api/messages/${encodeURIComponent(message.id)}/parts/${partId}`;
-  });
-}
 
 async function buildView(message: StoredMessage): Promise<View> {
   const { raw, digest } = message;
@@ -103,7 +85,9 @@ async function buildView(message: StoredMessage): Promise<View> {
     return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
   });
   const text = parsed.text ?? null;
-  const html = typeof parsed.html === 'string' ? linkInlineParts(parsed.html, message) : null;
+  // Inline images are served by Mailroom itself, so a preview needs no network access.
+  const partUrl = (partId: string): string => `/api/messages/${encodeURIComponent(message.id)}/parts/${partId}`;
+  const html = typeof parsed.html === 'string' ? replaceCidLinks(parsed.html, message.digest.attachments, partUrl) : null;
   const cost =
     2 * ((text?.length ?? 0) + (html?.length ?? 0)) +
     headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256) +

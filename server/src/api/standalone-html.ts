@@ -1,5 +1,6 @@
 import { partBody, partText } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
+import { replaceCidLinks } from '../mime/cid-links.js';
 import { bodyParts } from '../mime/links.js';
 import type { Address } from '../mime/digest.js';
 import type { StoredMessage } from '../store/types.js';
@@ -37,26 +38,13 @@ export function inlinedHtml(message: StoredMessage): string | null {
   const html = bodyParts(digest.root).filter((p) => p.subtype === 'html');
   if (html.length === 0) return null;
   const text = html.map((part) => partText(raw, part)).join('\n');
-  const byContentId = new Map<string, string>();
-  for (const a of digest.attachments) if (a.contentId !== null) byContentId.set(a.contentId.toLowerCase(), a.partId);
-  if (byContentId.size === 0) return text;
   const uris = new Map<string, string | null>();
-  const dataUri = (partId: string): string | null => {
+  return replaceCidLinks(text, digest.attachments, (partId) => {
     if (!uris.has(partId)) {
       const part = findPart(digest.root, partId);
       uris.set(partId, part ? `data:${dataType(`${part.type}/${part.subtype}`)};base64,${partBody(raw, part).toString('base64')}` : null);
     }
     return uris.get(partId)!;
-  };
-  return text.replace(/cid:([^\s"'<>)]+)/gi, (whole, id: string) => {
-    let contentId = id;
-    try {
-      contentId = decodeURIComponent(id);
-    } catch {
-      // A malformed escape is matched as written.
-    }
-    const partId = byContentId.get(contentId.toLowerCase());
-    return partId === undefined ? whole : (dataUri(partId) ?? whole);
   });
 }
 

@@ -1,3 +1,4 @@
+import { recipientAddresses } from '../search/query.js';
 import type { MessageFilter, MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
 
@@ -25,13 +26,6 @@ interface Watch {
   end(result: WaitResult): void;
 }
 
-/** Every address a message is for, lower-cased: envelope recipients and the To, Cc and Bcc headers. */
-function recipientsOf(message: StoredMessage): Set<string> {
-  const all = new Set<string>();
-  for (const rcpt of message.envelope.rcptTo) all.add(rcpt.toLowerCase());
-  for (const list of [message.digest.to, message.digest.cc, message.digest.bcc]) for (const a of list) all.add(a.address.toLowerCase());
-  return all;
-}
 
 /**
  * Long-poll waits over a cursor. Matches already stored after the cursor count
@@ -50,7 +44,7 @@ export class Waiters {
     // A Set may lose members while it is iterated (a wait that ends); they are simply not visited.
     for (const watch of this.others) watch.offer(message);
     if (this.byRecipient.size === 0) return;
-    for (const address of recipientsOf(message)) {
+    for (const address of new Set(Array.from(recipientAddresses(message), (a) => a.toLowerCase()))) {
       const watches = this.byRecipient.get(address);
       if (watches) for (const watch of watches) watch.offer(message);
     }

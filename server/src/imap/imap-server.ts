@@ -1,6 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
+import { createSessionServers, type SessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { Accounts } from './mailbox/account.js';
@@ -20,16 +19,8 @@ export interface ImapOptions {
   version: string;
 }
 
-export interface ImapServers {
-  plain: Server;
-  /** Implicit TLS (IMAPS), when asked for. */
-  secure: Server | null;
-  /** Stops listening and ends every session. */
-  close(): Promise<void>;
-}
-
 /** IMAP over the shared store; both listeners share the accounts, so folders are the same over either. */
-export function createImapServers(options: ImapOptions, withImplicitTls: boolean): ImapServers {
+export function createImapServers(options: ImapOptions, withImplicitTls: boolean): SessionServers {
   const ctx: ImapContext = {
     store: options.store,
     logger: options.logger,
@@ -40,29 +31,11 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     idleMs: options.idleMs,
     version: options.version,
   };
-  const sockets = new Set<Socket>();
-  const track = (socket: Socket): void => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  };
-  const plain = createServer((socket) => {
-    track(socket);
-    new ImapSession(socket, ctx, false);
+  return createSessionServers({
+    protocol: 'IMAP',
+    logger: options.logger,
+    tls: options.tls,
+    implicitTls: withImplicitTls,
+    open: (socket, secure) => new ImapSession(socket, ctx, secure),
   });
-  const { tls } = options;
-  const secure =
-    withImplicitTls && tls
-      ? createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => {
-          track(socket);
-          new ImapSession(socket, ctx, true);
-        })
-      : null;
-  const servers = secure ? [plain, secure] : [plain];
-  for (const server of servers) server.on('error', (error) => options.logger.warn({ err: error }, 'IMAP listener error'));
-  const close = async (): Promise<void> => {
-    const closed = servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
-    for (const socket of sockets) socket.destroy();
-    await Promise.all(closed);
-  };
-  return { plain, secure, close };
 }

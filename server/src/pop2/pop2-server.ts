@@ -1,6 +1,7 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { createSessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
 import { Pop2Session, type Pop2Context } from './session.js';
 
@@ -23,17 +24,12 @@ export interface Pop2Server {
 /** POP2 (RFC 937) over the shared store. */
 export function createPop2Server(options: Pop2Options): Pop2Server {
   const ctx: Pop2Context = { ...options, hostname: hostname() };
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    new Pop2Session(socket, ctx);
+  const { plain, close } = createSessionServers({
+    protocol: 'POP2',
+    logger: options.logger,
+    tls: null,
+    implicitTls: false,
+    open: (socket) => new Pop2Session(socket, ctx),
   });
-  server.on('error', (error) => options.logger.warn({ err: error }, 'POP2 listener error'));
-  const close = async (): Promise<void> => {
-    const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-    for (const socket of sockets) socket.destroy();
-    await closed;
-  };
-  return { server, close };
+  return { server: plain, close };
 }

@@ -235,13 +235,12 @@ export class Pop2Session {
     this.end();
   }
 
-  /** Removes the messages ACKD marked from the store; the marks are spent. */
+  /** Removes the messages ACKD marked from the store. */
   private expungeMarked(box: Mailbox): void {
     const marked = box.inbox.entries.filter((e) => e.deleted).map((e) => e.message.id);
-    if (marked.length === 0) return;
+    // Marks stay on the old snapshot: deleting them again (QUIT after FOLD elsewhere) finds nothing.
     const removed = this.ctx.store.delete(marked).length;
-    box.inbox = new Maildrop(box.inbox.entries.filter((e) => !e.deleted).map((e) => e.message));
-    this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
+    if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
   }
 
   /** Enters ITEM for message `number`, replying with its length (0 when there is no such live message). */

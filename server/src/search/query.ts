@@ -74,6 +74,12 @@ const toMatches = (re: RegExp, m: StoredMessage): boolean =>
 /** A full address (`local@domain`) is matched exactly; anything else as a substring. */
 const FULL_ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+/** Every address a message is for, as written: envelope recipients, then the To, Cc and Bcc headers. */
+export function* recipientAddresses(message: StoredMessage): Generator<string> {
+  yield* message.envelope.rcptTo;
+  for (const list of [message.digest.to, message.digest.cc, message.digest.bcc]) for (const entry of list) yield entry.address;
+}
+
 function addressIs(wanted: string, list: readonly Address[]): boolean {
   for (const entry of list) if (entry.address.toLowerCase() === wanted) return true;
   return false;
@@ -97,21 +103,13 @@ function parseInstant(key: string, value: string): number {
 
 /** Values of the header fields named `name` (lower case), unfolded. */
 function headerValues(message: StoredMessage, name: string): string[] {
-  const raw = message.raw;
-  const end = headerEnd(raw);
+  // The part index knows where the top-level header ends; nothing is scanned for it again.
+  const block = message.raw.subarray(0, message.digest.root.bodyStart);
   // Most messages lack a given header: a byte search rejects them without parsing.
-  if (raw.subarray(0, end).toString('latin1').toLowerCase().indexOf(name) < 0) return [];
-  return parseHeaderFields(raw.subarray(0, end))
+  if (block.toString('latin1').toLowerCase().indexOf(name) < 0) return [];
+  return parseHeaderFields(block)
     .filter((field) => field.name.toLowerCase() === name)
     .map((field) => field.value);
-}
-
-/** End of the header block: just past the line end before the first empty line. */
-function headerEnd(raw: Buffer): number {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf + 1 < lf)) return crlf + 2;
-  return lf >= 0 ? lf + 1 : raw.length;
 }
 
 /** `header:Name=value` (value a substring of the decoded field) or `header:Name` (the field is present). */
@@ -136,11 +134,10 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
     case 'to': {
       if (!FULL_ADDRESS.test(value)) return (m) => toMatches(re, m);
       const wanted = value.toLowerCase();
-      return (m) =>
-        m.envelope.rcptTo.some((rcpt) => rcpt.toLowerCase() === wanted) ||
-        addressIs(wanted, m.digest.to) ||
-        addressIs(wanted, m.digest.cc) ||
-        addressIs(wanted, m.digest.bcc);
+      return (m) => {
+        for (const address of recipientAddresses(m)) if (address.toLowerCase() === wanted) return true;
+        return false;
+      };
     }
     case 'cc': {
       if (!FULL_ADDRESS.test(value)) return (m) => addressesMatch(re, m.digest.cc);

@@ -16,11 +16,11 @@ function refuse(error: { error: string; code?: string }): never {
 export const search: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const request = parseSearch(command.args, { esearch: true });
     if ('error' in request) refuse(request);
     const ctx = context(session);
-    session.send(searchResponse(runSearch(request, ctx), request, ctx, { uid, tag: command.tag }).replace(/\r\n$/, ''));
+    await session.write(Buffer.from(searchResponse(runSearch(request, ctx), request, ctx, { uid, tag: command.tag }), 'latin1'));
   },
 };
 
@@ -41,9 +41,9 @@ export const sort: CommandSpec = {
 export const thread: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const request = parseThread(command.args);
     if ('error' in request) refuse(request);
-    session.send(threadResponse(request, context(session), { uid }).replace(/\r\n$/, ''));
+    await session.write(Buffer.from(threadResponse(request, context(session), { uid }), 'latin1'));
   },
 };

@@ -1,4 +1,5 @@
 import type { WireLimits } from './limits.js';
+import { isTag } from './parser.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -34,8 +35,6 @@ export interface ReaderHandlers {
 /** Input queued behind a running command before the socket is paused. */
 const MAX_QUEUED = 1024 * 1024;
 
-/** RFC 3501 §9 `tag`: ASTRING-CHAR (printable but `(`, `)`, `{`, `%`, `*`, `"`, `\`) without `+`. */
-const TAG = /^[!#$&',\-./0-9:;<=>?@A-Z[\]^_`a-z|}~]+$/;
 
 /** `{123}` or `{123+}` closing a line (RFC 3501 §4.3, RFC 7888 §3). */
 const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
@@ -266,5 +265,5 @@ function stripEol(line: Buffer): Buffer {
 function tagOf(line: Buffer): string | null {
   const space = line.indexOf(0x20);
   const word = line.toString('latin1', 0, space < 0 ? Math.min(line.length, 64) : Math.min(space, 64));
-  return TAG.test(word) ? word : null;
+  return isTag(word) ? word : null;
 }

@@ -16,6 +16,13 @@ const LT = 0x3c;
 /** Fetch attributes that take a `[section]` (RFC 3501 §9 `fetch-att`, RFC 3516 §4.2). */
 const SECTIONED = new Set(['BODY', 'BODY.PEEK', 'BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
 
+/** RFC 3501 §9 `tag`: ASTRING-CHAR (printable but `(`, `)`, `{`, `%`, `*`, `"`, `\`) without `+`. */
+const TAG = /^[!#$&',\-./0-9:;<=>?@A-Z[\]^_`a-z|}~]+$/;
+
+export function isTag(word: string): boolean {
+  return TAG.test(word);
+}
+
 export class ParseError extends Error {
   constructor(
     readonly tag: string | null,
@@ -46,7 +53,7 @@ class Parser {
 
   command(): ImapCommand {
     const tag = this.word();
-    if (tag === '' || tag.includes('+') || /[*%(){"\\]/.test(tag)) throw new ParseError(null, 'Invalid tag');
+    if (!isTag(tag)) throw new ParseError(null, 'Invalid tag');
     this.tag = tag;
     if (!this.take(SP)) throw this.error('Missing command');
     const name = this.word().toUpperCase();
