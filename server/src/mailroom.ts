@@ -5,6 +5,7 @@ import { buildApp } from './api/app.js';
 import { attachLive } from './api/live.js';
 import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
+import { LoginThrottle } from './guard/login-throttle.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
 import { createImapServers } from './imap/imap-server.js';
@@ -143,19 +144,21 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? '127.0.0.1' : config.listen;
   // One rule set for both SMTP listeners and the API that replaces its rules at run time.
   const smtpRules = new SmtpRuleSet(config.smtpReject);
+  // One count of failed logins per client address, whichever protocol they came over.
+  const throttle = new LoginThrottle();
 
   const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize, rules: smtpRules }))];
   if (config.smtpsPort !== null) {
     listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize, rules: smtpRules })));
   }
-  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000 }, config.pop3sPort !== null);
+  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000, throttle }, config.pop3sPort !== null);
   // pop3.close() ends the sessions of both POP3 listeners.
   listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain, pop3.close));
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
-  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000 });
+  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000, throttle });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
   const imap = createImapServers(
-    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version },
+    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle },
     config.imapsPort !== null,
   );
   // imap.close() ends the sessions of both IMAP listeners.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
@@ -17,6 +18,7 @@ export interface ImapOptions {
   /** The largest APPEND, the same as the largest message SMTP takes. */
   maxMessageSize: number;
   version: string;
+  throttle: LoginThrottle;
 }
 
 /** IMAP over the shared store; both listeners share the accounts, so folders are the same over either. */
@@ -30,6 +32,7 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     limits: { ...DEFAULT_LIMITS, appendBytes: options.maxMessageSize },
     idleMs: options.idleMs,
     version: options.version,
+    throttle: options.throttle,
   };
   return createSessionServers({
     protocol: 'IMAP',

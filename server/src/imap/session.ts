@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { COMMANDS } from './commands/registry.js';
@@ -24,6 +25,8 @@ export interface ImapContext {
   /** RFC 3501 §5.4: at least 30 minutes. */
   idleMs: number;
   version: string;
+  /** Slows password guessing by client address, shared by every protocol. */
+  throttle: LoginThrottle;
 }
 
 /** RFC 3501 §3 states. */

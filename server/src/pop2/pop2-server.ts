@@ -1,6 +1,7 @@
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
 import { Pop2Session, type Pop2Context } from './session.js';
@@ -13,6 +14,7 @@ export interface Pop2Options {
   /** The POP3 lock table, so a maildrop is never open in both protocols at once. */
   locks: Set<string>;
   idleMs: number;
+  throttle: LoginThrottle;
 }
 
 export interface Pop2Server {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import { Maildrop, wireBytes } from '../pop3/maildrop.js';
 import { visibleTo } from '../store/mailbox-rule.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -21,6 +22,8 @@ export interface Pop2Context {
   locks: Set<string>;
   idleMs: number;
   hostname: string;
+  /** Slows password guessing by client address, shared by every protocol. */
+  throttle: LoginThrottle;
 }
 
 /** What a logged-in session holds: the INBOX snapshot taken at HELO and the selected folder. */

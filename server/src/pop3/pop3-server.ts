@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import type { TlsMaterial } from '../tls.js';
 import { Pop3Session, type Pop3Context } from './session.js';
 
@@ -12,6 +13,7 @@ export interface Pop3Options {
   credentials: ReadonlyMap<string, string> | null;
   /** RFC 1939 §3: at least 10 minutes. */
   idleMs: number;
+  throttle: LoginThrottle;
 }
 
 /** Sessions ended by close() in TRANSACTION delete nothing (RFC 1939 §6). */

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import type { TlsMaterial } from '../tls.js';
 import { visibleTo } from '../store/mailbox-rule.js';
 import { Maildrop, wireBytes } from './maildrop.js';
@@ -25,6 +26,8 @@ export interface Pop3Context {
   locks: Set<string>;
   idleMs: number;
   hostname: string;
+  /** Slows password guessing by client address, shared by every protocol. */
+  throttle: LoginThrottle;
 }
 
 /** The three states of RFC 1939 §3, each with what it knows. */
