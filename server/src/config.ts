@@ -38,6 +38,22 @@ export interface MailroomConfig {
   logLevel: LogLevel;
   /** Origins whose pages may call the API (CORS); empty means none but Mailroom's own. */
   apiCors: string[];
+  /** Host names the HTTP server answers besides loopback names, IP addresses and the listen address; ['*'] answers any. */
+  allowedHosts: string[];
+  /** Basic-auth logins for the web inbox, API and socket.io (plain or bcrypt secrets); null means none needed. */
+  uiAuth: ReadonlyMap<string, string> | null;
+  /** Bearer token for the API and socket.io; null means none. */
+  apiToken: string | null;
+  /** SMTP logins to require (plain or bcrypt secrets); null accepts any credentials and none. */
+  smtpAuth: ReadonlyMap<string, string> | null;
+  /** Open connections per listener (SMTP, POP3, IMAP, HTTP...). */
+  maxConnections: number;
+  /** Open connections per client address per listener. */
+  maxConnectionsPerIp: number;
+  /** Seconds an SMTP client may be silent, or take to send one command line, however it trickles. */
+  smtpTimeoutSeconds: number;
+  /** Seconds an SMTP client may take to send a message, from the 354 to the final dot. */
+  smtpDataTimeoutSeconds: number;
 }
 
 /** Raised for a bad setting; `flag` names the CLI flag so the message points at what to fix. */
@@ -87,6 +103,14 @@ export interface RawSettings {
   tlsKey?: string;
   logLevel?: string;
   apiCors?: string;
+  allowedHosts?: string;
+  uiAuth?: string;
+  apiToken?: string;
+  smtpAuth?: string;
+  maxConnections?: string;
+  maxConnectionsPerIp?: string;
+  smtpTimeout?: string;
+  smtpDataTimeout?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -111,6 +135,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },
   { flag: '--tls-key', key: 'tlsKey', env: 'MAILROOM_TLS_KEY', arg: 'FILE', help: 'PEM private key matching --tls-cert' },
   { flag: '--api-cors', key: 'apiCors', env: 'MAILROOM_API_CORS', arg: 'ORIGINS', help: 'let pages from these origins call the API: * or a comma-separated list (default: none)' },
+  { flag: '--allowed-hosts', key: 'allowedHosts', env: 'MAILROOM_ALLOWED_HOSTS', arg: 'HOSTS', help: 'more host names the web inbox and API answer to (.example.test for subdomains, * for any; default: loopback and IP addresses)' },
+  { flag: '--ui-auth', key: 'uiAuth', env: 'MAILROOM_UI_AUTH', arg: 'USERS', help: 'require HTTP basic auth for the web inbox, API and live events: user:pass,... or @file; bcrypt hashes allowed (default: none)' },
+  { flag: '--api-token', key: 'apiToken', env: 'MAILROOM_API_TOKEN', arg: 'TOKEN', help: 'require this bearer token (or basic auth with it as password) for the API, or @file (default: none)' },
+  { flag: '--smtp-auth', key: 'smtpAuth', env: 'MAILROOM_SMTP_AUTH', arg: 'USERS', help: 'SMTP requires AUTH with these logins: user:pass,... or @file; bcrypt hashes allowed (default: any or none)' },
+  { flag: '--max-connections', key: 'maxConnections', env: 'MAILROOM_MAX_CONNECTIONS', arg: 'N', help: 'open connections per listener; more are refused (default 1000)' },
+  { flag: '--max-connections-per-ip', key: 'maxConnectionsPerIp', env: 'MAILROOM_MAX_CONNECTIONS_PER_IP', arg: 'N', help: 'open connections per client address per listener (default 250)' },
+  { flag: '--smtp-timeout', key: 'smtpTimeout', env: 'MAILROOM_SMTP_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions silent this long, or this slow to send a command line (default 60)' },
+  { flag: '--smtp-data-timeout', key: 'smtpDataTimeout', env: 'MAILROOM_SMTP_DATA_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions that take longer to send a message (default 600)' },
   { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
 ];
 
@@ -175,23 +207,31 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     tls,
     logLevel: parseLogLevel(raw.logLevel ?? 'info'),
     apiCors: parseOrigins(raw.apiCors),
+    allowedHosts: parseHosts(raw.allowedHosts),
+    uiAuth: raw.uiAuth === undefined ? null : parseCredentials('--ui-auth', raw.uiAuth),
+    apiToken: raw.apiToken === undefined ? null : parseToken(raw.apiToken),
+    smtpAuth: raw.smtpAuth === undefined ? null : parseCredentials('--smtp-auth', raw.smtpAuth),
+    maxConnections: parseCount('--max-connections', raw.maxConnections ?? '1000'),
+    maxConnectionsPerIp: parseCount('--max-connections-per-ip', raw.maxConnectionsPerIp ?? '250'),
+    smtpTimeoutSeconds: parseCount('--smtp-timeout', raw.smtpTimeout ?? '60'),
+    smtpDataTimeoutSeconds: parseCount('--smtp-data-timeout', raw.smtpDataTimeout ?? '600'),
   };
   checkConsistency(config);
   return config;
 }
 
+/** The text of `@file`, so a secret need not appear on the command line or in `ps`. */
+function readSettingFile(flag: string, text: string): string {
+  try {
+    return readFileSync(text.slice(1), 'utf8');
+  } catch (error) {
+    throw new ConfigError(flag, `cannot read ${text.slice(1)}: ${(error as Error).message}`);
+  }
+}
+
 /** `user:pass,user:pass`, or `@file` holding one `user:pass` per line; passwords may contain colons. */
 export function parseCredentials(flag: string, text: string): ReadonlyMap<string, string> {
-  let entries: string[];
-  if (text.startsWith('@')) {
-    try {
-      entries = readFileSync(text.slice(1), 'utf8').split(/\r?\n/);
-    } catch (error) {
-      throw new ConfigError(flag, `cannot read ${text.slice(1)}: ${(error as Error).message}`);
-    }
-  } else {
-    entries = text.split(',');
-  }
+  const entries = text.startsWith('@') ? readSettingFile(flag, text).split(/\r?\n/) : text.split(',');
   const credentials = new Map<string, string>();
   for (const entry of entries.map((e) => e.trim()).filter((e) => e !== '' && !e.startsWith('#'))) {
     const colon = entry.indexOf(':');
@@ -223,6 +263,25 @@ function parseOrigins(text: string | undefined): string[] {
     if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) throw new ConfigError('--api-cors', `expected * or origins like http://localhost:3000, got "${origin}"`);
   }
   return origins;
+}
+
+/** A token people paste into CI settings: long enough not to be guessed, printable, no spaces. */
+function parseToken(text: string): string {
+  const token = text.startsWith('@') ? readSettingFile('--api-token', text).trim() : text;
+  if (!/^[\x21-\x7e]{16,512}$/.test(token)) throw new ConfigError('--api-token', 'expected 16 to 512 printable characters without spaces');
+  return token;
+}
+
+/** Host names as Vite's server.allowedHosts takes them: `name`, `.domain` for it and its subdomains, or `*`. */
+function parseHosts(text: string | undefined): string[] {
+  if (text === undefined || text.trim() === '') return [];
+  const hosts = text.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  for (const host of hosts) {
+    if (host !== '*' && !/^\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(host)) {
+      throw new ConfigError('--allowed-hosts', `expected host names such as mailroom.internal or .example.test, or *, got "${host}"`);
+    }
+  }
+  return hosts;
 }
 
 function parseLogLevel(text: string): LogLevel {

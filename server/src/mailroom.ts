@@ -1,10 +1,14 @@
-import type { Server as NetServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import { buildApp } from './api/app.js';
+import { Access } from './api/access.js';
 import { attachLive } from './api/live.js';
 import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
+import { ConnectionLimits, refusalText } from './guard/connection-limits.js';
+import { Credentials } from './guard/credentials.js';
 import { LoginThrottle } from './guard/login-throttle.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
@@ -45,6 +49,22 @@ export interface MailroomOptions {
   tls?: 'self-signed' | { certFile: string; keyFile: string } | null;
   /** Origins whose pages may call the API (CORS), or '*'; none by default. */
   apiCors?: string | readonly string[];
+  /** More host names the HTTP server answers (`name`, `.domain`), or '*'; loopback names and IP addresses always. */
+  allowedHosts?: string | readonly string[];
+  /** Basic-auth logins for the web inbox, API and socket.io, user name to plain password or bcrypt hash. */
+  uiAuth?: Record<string, string>;
+  /** Bearer token the API and socket.io then require (basic auth with it as the password works too). */
+  apiToken?: string;
+  /** SMTP logins to require, user name to plain password or bcrypt hash; any credentials, or none, without. */
+  smtpAuth?: Record<string, string>;
+  /** Open connections per listener; default 1000. */
+  maxConnections?: number;
+  /** Open connections per client address per listener; default 250. */
+  maxConnectionsPerIp?: number;
+  /** Seconds an SMTP client may be silent or take over one command line; default 60. */
+  smtpTimeout?: number;
+  /** Seconds an SMTP client may take over one message's content; default 600. */
+  smtpDataTimeout?: number;
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
   /** A pino logger to use instead of one made from logLevel. */
@@ -64,6 +84,9 @@ export interface Mailroom {
 function settingsFromOptions(options: MailroomOptions): RawSettings {
   const text = (value: number | string | undefined | null): string | undefined =>
     value === undefined || value === null ? undefined : String(value);
+  const logins = (users: Record<string, string> | undefined): string | undefined =>
+    users && Object.entries(users).map(([user, pass]) => `${user}:${pass}`).join(',');
+  const list = (value: string | readonly string[] | undefined): string | undefined => (typeof value === 'string' ? value : value?.join(','));
   const tls = options.tls;
   return {
     listen: options.listen,
@@ -73,12 +96,12 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     pop3Port: text(options.pop3Port),
     pop3sPort: text(options.pop3sPort),
     pop3Idle: text(options.pop3Idle),
-    pop3Auth: options.pop3Auth && Object.entries(options.pop3Auth).map(([user, pass]) => `${user}:${pass}`).join(','),
+    pop3Auth: logins(options.pop3Auth),
     pop2Port: text(options.pop2Port),
     imapPort: text(options.imapPort),
     imapsPort: text(options.imapsPort),
     imapIdle: text(options.imapIdle),
-    imapAuth: options.imapAuth && Object.entries(options.imapAuth).map(([user, pass]) => `${user}:${pass}`).join(','),
+    imapAuth: logins(options.imapAuth),
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
@@ -87,7 +110,15 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     tlsCert: tls && tls !== 'self-signed' ? tls.certFile : undefined,
     tlsKey: tls && tls !== 'self-signed' ? tls.keyFile : undefined,
     logLevel: options.logLevel ?? 'warn',
-    apiCors: typeof options.apiCors === 'string' ? options.apiCors : options.apiCors?.join(','),
+    apiCors: list(options.apiCors),
+    allowedHosts: list(options.allowedHosts),
+    uiAuth: logins(options.uiAuth),
+    apiToken: options.apiToken,
+    smtpAuth: logins(options.smtpAuth),
+    maxConnections: text(options.maxConnections),
+    maxConnectionsPerIp: text(options.maxConnectionsPerIp),
+    smtpTimeout: text(options.smtpTimeout),
+    smtpDataTimeout: text(options.smtpDataTimeout),
   };
 }
 
@@ -132,6 +163,31 @@ function portError(error: NodeJS.ErrnoException, flag: string, port: number, hos
   return new Error(`${flag}: cannot listen on ${host}:${port}: ${error.message}`);
 }
 
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+}
+
+/**
+ * The HTTP server's share of the connection caps. Refused connections get a
+ * plain 503 with a JSON body, written before Node's HTTP parser reads anything.
+ */
+function limitHttpConnections(server: HttpServer, limits: ConnectionLimits, logger: Logger): void {
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    const refusal = limits.acquire(address);
+    if (refusal === null) {
+      socket.once('close', () => limits.release(address));
+      return;
+    }
+    logger.warn({ remoteAddress: address, open: limits.size }, `HTTP connection refused: ${refusalText(refusal)}`);
+    const body = JSON.stringify({ error: 'unavailable', message: refusalText(refusal) });
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `retry-after: 1\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
 /** Starts every listener; resolves once all of them accept connections. */
 export async function startMailroom(options: MailroomOptions = {}): Promise<Mailroom> {
   const config = resolveConfig(settingsFromOptions(options));
@@ -146,19 +202,31 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const smtpRules = new SmtpRuleSet(config.smtpReject);
   // One count of failed logins per client address, whichever protocol they came over.
   const throttle = new LoginThrottle();
+  const caps = { total: config.maxConnections, perAddress: config.maxConnectionsPerIp };
 
-  const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ store, logger, tls, secure: false, maxMessageSize: config.maxMessageSize, rules: smtpRules }))];
-  if (config.smtpsPort !== null) {
-    listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ store, logger, tls, secure: true, maxMessageSize: config.maxMessageSize, rules: smtpRules })));
-  }
-  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000, throttle }, config.pop3sPort !== null);
+  const smtp = {
+    store,
+    logger,
+    tls,
+    maxMessageSize: config.maxMessageSize,
+    rules: smtpRules,
+    auth: config.smtpAuth && new Credentials(config.smtpAuth),
+    throttle,
+    maxConnections: config.maxConnections,
+    addressLimits: new ConnectionLimits({ total: Number.POSITIVE_INFINITY, perAddress: config.maxConnectionsPerIp }),
+    commandTimeoutMs: config.smtpTimeoutSeconds * 1000,
+    dataTimeoutMs: config.smtpDataTimeoutSeconds * 1000,
+  };
+  const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ ...smtp, secure: false }))];
+  if (config.smtpsPort !== null) listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ ...smtp, secure: true })));
+  const pop3 = createPop3Servers({ store, logger, tls, credentials: config.pop3Auth, idleMs: config.pop3IdleSeconds * 1000, throttle, caps }, config.pop3sPort !== null);
   // pop3.close() ends the sessions of both POP3 listeners.
   listeners.push(netListener('pop3', '--pop3-port', config.pop3Port, pop3.plain, pop3.close));
   if (pop3.secure && config.pop3sPort !== null) listeners.push(netListener('pop3s', '--pop3s-port', config.pop3sPort, pop3.secure));
-  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000, throttle });
+  const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000, throttle, caps });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
   const imap = createImapServers(
-    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle },
+    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle, caps },
     config.imapsPort !== null,
   );
   // imap.close() ends the sessions of both IMAP listeners.
@@ -170,8 +238,17 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     { name: 'http', port: bound.get('http') ?? null, listening: app.server.listening },
   ];
 
-  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors });
-  const io = attachLive(app.server, store);
+  const access = new Access({
+    listen: config.listen,
+    allowedHosts: config.allowedHosts,
+    corsOrigins: config.apiCors,
+    users: config.uiAuth && new Credentials(config.uiAuth),
+    token: config.apiToken,
+    throttle,
+  });
+  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access });
+  limitHttpConnections(app.server, new ConnectionLimits(caps), logger);
+  const io = attachLive(app.server, store, access, config.apiCors);
 
   const close = async (): Promise<void> => {
     // Upgraded WebSocket connections are invisible to the HTTP server's
@@ -200,6 +277,12 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   if (bound.has('pop3s')) ports.pop3s = bound.get('pop3s')!;
   if (bound.has('pop2')) ports.pop2 = bound.get('pop2')!;
   if (bound.has('imaps')) ports.imaps = bound.get('imaps')!;
+  if (!isLoopback(config.listen) && !access.needsAuth) {
+    logger.warn(
+      { listen: config.listen },
+      `Listening on ${config.listen} without --ui-auth or --api-token: anyone who can reach port ${ports.http} can read the captured mail`,
+    );
+  }
   logger.info(
     { ports, listen: config.listen },
     `Mailroom ${version}: SMTP on ${config.listen}:${ports.smtp}, POP3 on ${ports.pop3}, IMAP on ${ports.imap}, web and API on http://${urlHost}:${ports.http}`,

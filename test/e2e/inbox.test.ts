@@ -55,7 +55,7 @@ describe('web inbox in Chromium', () => {
     expect(page.url()).toBe(`${mailroom.apiUrl}/#/messages/${id}`);
     await page.getByRole('heading', { name: 'Your receipt' }).waitFor();
     const frame = page.locator('iframe[title="HTML body"]');
-    expect(await frame.getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
+    expect(await frame.getAttribute('sandbox')).toBe('allow-same-origin allow-popups allow-popups-to-escape-sandbox');
     expect(await page.frameLocator('iframe[title="HTML body"]').locator('b').textContent()).toBe('order');
     await page.screenshot({ path: `${artifacts}message-html.png` });
 

@@ -24,6 +24,14 @@ describe('configuration', () => {
       tls: null,
       logLevel: 'info',
       apiCors: [],
+      allowedHosts: [],
+      uiAuth: null,
+      apiToken: null,
+      smtpAuth: null,
+      maxConnections: 1000,
+      maxConnectionsPerIp: 250,
+      smtpTimeoutSeconds: 60,
+      smtpDataTimeoutSeconds: 600,
     });
   });
 

@@ -3,11 +3,13 @@ import fastifyStatic from '@fastify/static';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LoginThrottle } from '../guard/login-throttle.js';
 import { packageRoot } from '../paths.js';
 import { BodyTexts } from '../search/body-texts.js';
 import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { SmtpRuleSet } from '../smtp/reject-rules.js';
+import { Access, BASIC_CHALLENGE } from './access.js';
 import { installErrorHandlers } from './errors.js';
 import { MessageViews } from './message-view.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
@@ -17,6 +19,7 @@ import { smtpRuleRoutes } from './routes/smtp-rules.js';
 import { extractRoutes } from './routes/extract.js';
 import { exportRoutes } from './routes/export.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
+import { APP_CSP, SECURITY_HEADERS, withFrameAncestors } from './security-headers.js';
 import { Waiters } from './waiters.js';
 
 export interface AppDeps {
@@ -31,6 +34,8 @@ export interface AppDeps {
    * could otherwise read from a local Mailroom.
    */
   corsOrigins?: readonly string[];
+  /** Who may call at all: hosts, origins, credentials. By default loopback names and IP addresses, Mailroom's own origin and the CORS origins, no credentials. */
+  access?: Access;
   /** Memory budget for parsed message views. */
   viewCacheBytes?: number;
   /** Characters of decoded body text kept for search. */
@@ -49,6 +54,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installErrorHandlers(app);
   const origins = deps.corsOrigins ?? [];
+  const access =
+    deps.access ?? new Access({ listen: '127.0.0.1', allowedHosts: [], corsOrigins: origins, users: null, token: null, throttle: new LoginThrottle() });
+  // First of all hooks, so that no route, CORS preflight or static file answers a request refused here.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers({ ...SECURITY_HEADERS, 'content-security-policy': APP_CSP });
+    const denial = await access.check({ headers: request.headers, path: request.url.split('?')[0]!, remoteAddress: request.ip });
+    if (denial === null) return;
+    if (denial.status === 401) reply.header('www-authenticate', BASIC_CHALLENGE);
+    return reply.code(denial.status).send({ error: denial.error, message: denial.message });
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const policy = reply.getHeader('content-security-policy');
+    if (typeof policy === 'string') reply.header('content-security-policy', withFrameAncestors(policy));
+    return payload;
+  });
   if (origins.length > 0) await app.register(fastifyCors, { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'] });
 
   await app.register(fastifySwagger, {

@@ -1,5 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
+import type { Access } from './access.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
 import type { MessageSummary } from './schemas.js';
@@ -13,9 +15,28 @@ export interface LiveEvents {
   'messages:clear': () => void;
 }
 
-/** Relays store events to every connected socket.io client. */
-export function attachLive(httpServer: HttpServer, store: MessageStore): Server<Record<string, never>, LiveEvents> {
-  const io = new Server<Record<string, never>, LiveEvents>(httpServer, { serveClient: false });
+/**
+ * Relays store events to every connected socket.io client. Connections pass
+ * the API's checks (host, origin, credentials) at the handshake and at every
+ * polling request; JSONP polling, which would let any page read the events
+ * through a `<script>` tag, is refused.
+ */
+export function attachLive(httpServer: HttpServer, store: MessageStore, access: Access, corsOrigins: readonly string[] = []): Server<Record<string, never>, LiveEvents> {
+  const io = new Server<Record<string, never>, LiveEvents>(httpServer, {
+    serveClient: false,
+    ...(corsOrigins.length > 0 ? { cors: { origin: corsOrigins.includes('*') ? '*' : [...corsOrigins] } } : {}),
+    allowRequest: (request, callback) => {
+      const url = new URL(request.url ?? '/', 'http://mailroom');
+      if (url.searchParams.has('j')) return callback('JSONP polling is not supported', false);
+      access.check({ headers: request.headers, path: url.pathname, remoteAddress: request.socket.remoteAddress }).then(
+        (denial) => callback(denial?.message ?? null, denial === null),
+        () => callback('Access check failed', false),
+      );
+    },
+  });
+  const secure = (headers: Record<string, string>): void => void Object.assign(headers, SECURITY_HEADERS);
+  io.engine.on('initial_headers', secure);
+  io.engine.on('headers', secure);
   // Summaries are built only when someone listens: ingest stays cheap with no browser open.
   const listening = (): boolean => io.engine.clientsCount > 0;
   const onNew = (message: StoredMessage): void => {

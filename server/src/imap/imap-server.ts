@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -19,6 +20,8 @@ export interface ImapOptions {
   maxMessageSize: number;
   version: string;
   throttle: LoginThrottle;
+  /** Connections both listeners hold open at most. */
+  caps: ConnectionCaps;
 }
 
 /** IMAP over the shared store; both listeners share the accounts, so folders are the same over either. */
@@ -39,6 +42,9 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     logger: options.logger,
     tls: options.tls,
     implicitTls: withImplicitTls,
+    caps: options.caps,
+    // RFC 5530 §3: UNAVAILABLE, a temporary failure that a later connection may not meet.
+    refuse: (text) => `* BYE [UNAVAILABLE] ${text}`,
     open: (socket, secure) => new ImapSession(socket, ctx, secure),
   });
 }

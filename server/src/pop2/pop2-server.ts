@@ -1,6 +1,7 @@
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -15,6 +16,7 @@ export interface Pop2Options {
   locks: Set<string>;
   idleMs: number;
   throttle: LoginThrottle;
+  caps: ConnectionCaps;
 }
 
 export interface Pop2Server {
@@ -31,6 +33,8 @@ export function createPop2Server(options: Pop2Options): Pop2Server {
     logger: options.logger,
     tls: null,
     implicitTls: false,
+    caps: options.caps,
+    refuse: (text) => `- ${text}`,
     open: (socket) => new Pop2Session(socket, ctx),
   });
   return { server: plain, close };

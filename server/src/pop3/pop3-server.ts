@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
+import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import type { TlsMaterial } from '../tls.js';
 import { Pop3Session, type Pop3Context } from './session.js';
@@ -14,6 +15,8 @@ export interface Pop3Options {
   /** RFC 1939 §3: at least 10 minutes. */
   idleMs: number;
   throttle: LoginThrottle;
+  /** Connections both listeners hold open at most. */
+  caps: ConnectionCaps;
 }
 
 /** Sessions ended by close() in TRANSACTION delete nothing (RFC 1939 §6). */
@@ -30,6 +33,9 @@ export function createPop3Servers(options: Pop3Options, withImplicitTls: boolean
     logger: options.logger,
     tls: options.tls,
     implicitTls: withImplicitTls,
+    caps: options.caps,
+    // RFC 3206 §4: SYS/TEMP, a temporary failure that a later connection may not meet.
+    refuse: (text) => `-ERR [SYS/TEMP] ${text}`,
     open: (socket, secure) => new Pop3Session(socket, ctx, secure),
   });
   return { ...servers, locks: ctx.locks };

@@ -1,7 +1,12 @@
+import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
+import { ConnectionLimits, refusalText } from '../guard/connection-limits.js';
+import type { Credentials } from '../guard/credentials.js';
+import type { LoginThrottle } from '../guard/login-throttle.js';
 import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
+import { SmtpDeadlines } from './deadlines.js';
 import { formatRule, type RuleDecision, type SmtpRuleSet } from './reject-rules.js';
 
 export interface SmtpSinkOptions {
@@ -13,6 +18,17 @@ export interface SmtpSinkOptions {
   secure: boolean;
   /** Reject and delay rules, shared with the HTTP API that changes them. */
   rules: SmtpRuleSet;
+  /** Logins SMTP requires; null accepts any credentials, and none. */
+  auth: Credentials | null;
+  throttle: LoginThrottle;
+  /** Open connections of this listener at most. */
+  maxConnections: number;
+  /** Open connections per client address, shared by the SMTP listeners. */
+  addressLimits: ConnectionLimits;
+  /** Silence, or one command line, at most this long. */
+  commandTimeoutMs: number;
+  /** One message's content at most this long. */
+  dataTimeoutMs: number;
 }
 
 /**
@@ -38,7 +54,9 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
  * reply back; a refused message is never stored and one answered 250 always is.
  */
 export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
-  const { store, logger, tls, rules } = options;
+  const { store, logger, tls, rules, auth, throttle, addressLimits } = options;
+  /** Sessions counted in addressLimits, so each is released exactly once. */
+  const counted = new Map<string, string>();
   /** Replies a delay rule holds back, by session, cancelled when the client hangs up. */
   const held = new Map<string, Set<NodeJS.Timeout>>();
 
@@ -73,6 +91,8 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     secure: options.secure,
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     hideSTARTTLS: tls === null,
+    // Without TLS configured, STARTTLS would run on smtp-server's built-in certificate, whose key is public.
+    disabledCommands: tls === null ? ['STARTTLS'] : [],
     name: 'mailroom',
     banner: 'Mailroom ESMTP ready',
     size: options.maxMessageSize,
@@ -80,13 +100,44 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     // A reverse lookup per connection stalls sessions for seconds in containers without DNS.
     disableReverseLookup: true,
     authMethods: ['PLAIN', 'LOGIN'],
-    authOptional: true,
+    authOptional: auth === null,
+    authRequiredMessage: 'Authentication required',
     allowInsecureAuth: true,
+    maxClients: options.maxConnections,
+    socketTimeout: options.commandTimeoutMs,
     // Let a shutdown finish within the CLI's two-second promise.
     closeTimeout: 500,
     logger: false,
-    onAuth(auth, _session, callback) {
-      callback(null, { user: auth.username ?? '' });
+    onConnect(session, callback) {
+      const refusal = addressLimits.acquire(session.remoteAddress);
+      if (refusal !== null) {
+        logger.warn({ remoteAddress: session.remoteAddress }, `SMTP connection refused: ${refusalText(refusal)}`);
+        callback(smtpError(421, refusalText(refusal)));
+        return;
+      }
+      counted.set(session.id, session.remoteAddress);
+      deadlines.open(session.id);
+      callback();
+    },
+    onSecure(socket, session, callback) {
+      deadlines.upgraded(session.id, socket as Socket);
+      callback();
+    },
+    onAuth(login, session, callback) {
+      const user = login.username ?? '';
+      if (auth === null) {
+        callback(null, { user });
+        return;
+      }
+      // Every attempt waits its turn at the client's address, so guessing is as slow as the throttle makes it.
+      throttle
+        .admit(session.remoteAddress)
+        .then(() => auth.verify(user, login.password ?? ''))
+        .then((ok) => {
+          if (ok) return callback(null, { user });
+          throttle.failed(session.remoteAddress);
+          callback(smtpError(535, 'Authentication credentials invalid'));
+        }, callback);
     },
     onMailFrom(address, session, callback) {
       const decision = rules.decide({ on: 'mail', address: address.address });
@@ -98,14 +149,23 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       answer(session, decision, `RCPT TO:<${address.address}>`, () => callback(), callback);
     },
     onClose(session) {
+      const address = counted.get(session.id);
+      if (address !== undefined) {
+        counted.delete(session.id);
+        addressLimits.release(address);
+      }
+      deadlines.close(session.id);
       // A reply held back for a client that hung up is never sent, and its message never stored.
       for (const timer of held.get(session.id) ?? []) clearTimeout(timer);
       held.delete(session.id);
     },
     onData(stream, session, callback) {
+      deadlines.dataStarted(session.id);
+      stream.once('end', () => deadlines.dataEnded(session.id));
       collect(stream, session, callback);
     },
   });
+  const deadlines = new SmtpDeadlines(server, { commandMs: options.commandTimeoutMs, dataMs: options.dataTimeoutMs, logger });
 
   function collect(
     stream: SMTPServerDataStream,
