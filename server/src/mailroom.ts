@@ -212,8 +212,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     rules: smtpRules,
     auth: config.smtpAuth && new Credentials(config.smtpAuth),
     throttle,
-    maxConnections: config.maxConnections,
-    addressLimits: new ConnectionLimits({ total: Number.POSITIVE_INFINITY, perAddress: config.maxConnectionsPerIp }),
+    limits: new ConnectionLimits(caps),
     commandTimeoutMs: config.smtpTimeoutSeconds * 1000,
     dataTimeoutMs: config.smtpDataTimeoutSeconds * 1000,
   };

@@ -77,8 +77,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Mailroom API',
         version: deps.version,
-        description: 'Captured mail over HTTP. Live events (socket.io, path /socket.io): message:new, message:update, message:delete, messages:clear.',
+        description:
+          'Captured mail over HTTP. Live events (socket.io, path /socket.io): message:new, message:update, message:delete, messages:clear. ' +
+          'Requests from other origins are refused (403) unless allowed by --api-cors, and unknown Host names unless allowed by --allowed-hosts. ' +
+          'With --ui-auth or --api-token every route but /api/health needs credentials (401 otherwise).',
       },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'A --ui-auth login; or any user name with the --api-token as password' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The --api-token' },
+        },
+      },
+      // Either scheme, or none when Mailroom was started without credentials.
+      security: [{ basic: [] }, { bearer: [] }, {}],
       tags: [
         { name: 'messages', description: 'Captured messages' },
         { name: 'parts', description: 'The MIME parts of a message, numbered as IMAP sections' },

@@ -1,11 +1,11 @@
-import { baseUrl, Http, type FetchFunction } from './http.js';
+import { authorization, baseUrl, Http, type ClientCredentials, type FetchFunction } from './http.js';
 import { Inbox } from './inbox.js';
 import { compileMatch, type MessageMatch } from './match.js';
 import { Message } from './message.js';
 import type { MessageDetail, MessagePage } from './types.js';
 import { clear, expectNone, list, waitFor, type ListOptions, type QuietOptions, type WaitOptions } from './wait.js';
 
-export interface MailroomClientOptions {
+export interface MailroomClientOptions extends ClientCredentials {
   /** Mailroom's HTTP address, such as `http://127.0.0.1:8025` (a trailing `/api` is fine too). */
   url: string;
   /** The fetch to use; the global one by default (Node 18+, browsers). */
@@ -56,13 +56,14 @@ export class MailroomClient {
   private readonly defaultTimeout: number;
 
   constructor(options: MailroomClientOptions | string) {
-    const { url, fetch: fetchFn, timeout } = typeof options === 'string' ? ({ url: options } as MailroomClientOptions) : options;
+    const settings = typeof options === 'string' ? ({ url: options } as MailroomClientOptions) : options;
+    const { url, fetch: fetchFn, timeout } = settings;
     if (!url) throw new TypeError('MailroomClient needs the url of Mailroom, such as http://127.0.0.1:8025');
     const globalFetch = (globalThis as { fetch?: FetchFunction }).fetch;
     const chosen = fetchFn ?? (globalFetch ? globalFetch.bind(globalThis) : undefined);
     if (!chosen) throw new TypeError('No fetch here: pass one as new MailroomClient({ url, fetch })');
     this.url = baseUrl(url);
-    this.http = new Http(this.url, chosen);
+    this.http = new Http(this.url, chosen, authorization(settings));
     this.defaultTimeout = timeout ?? 10_000;
   }
 

@@ -9,11 +9,30 @@ export function baseUrl(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/api$/, '');
 }
 
+/** Credentials for a Mailroom started with --api-token or --ui-auth. */
+export interface ClientCredentials {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Sent as basic auth, for a login of --ui-auth. */
+  auth?: { username: string; password: string };
+}
+
+/** The Authorization header for the credentials given, if any; a token wins. */
+export function authorization({ token, auth }: ClientCredentials): string | undefined {
+  if (token !== undefined) return `Bearer ${token}`;
+  if (auth === undefined) return undefined;
+  // btoa takes Latin-1 only: UTF-8 bytes first, as RFC 7617's charset="UTF-8" asks.
+  let binary = '';
+  for (const byte of new TextEncoder().encode(`${auth.username}:${auth.password}`)) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
 /** Requests to one Mailroom, with its error answers turned into {@link MailroomError}. */
 export class Http {
   constructor(
     readonly base: string,
     private readonly fetchFn: FetchFunction,
+    private readonly authorization?: string,
   ) {}
 
   url(path: string, params: Params = {}): string {
@@ -26,8 +45,9 @@ export class Http {
   /** The response, whatever its status; only a failure to connect throws. */
   async send(path: string, params: Params = {}, init: RequestInit = {}): Promise<Response> {
     const url = this.url(path, params);
+    const request = this.authorization === undefined ? init : { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: this.authorization } };
     try {
-      return await this.fetchFn(url, init);
+      return await this.fetchFn(url, request);
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason ?? error;
       throw new MailroomError(`Cannot reach Mailroom at ${this.base}: ${(error as Error).message}`, 0, 'unreachable', { cause: error });

@@ -9,5 +9,5 @@ export { Message, Attachment } from './message.js';
 export { MailroomError, MailroomTimeoutError, UnexpectedMessageError } from './errors.js';
 export { compileMatch, queryValue, type MessageMatch, type CompiledMatch } from './match.js';
 export type { Cursor, WaitOptions, QuietOptions, ListOptions } from './wait.js';
-export type { FetchFunction } from './http.js';
+export type { ClientCredentials, FetchFunction } from './http.js';
 export type { Address, AttachmentInfo, Envelope, Link, MessageDetail, MessagePage, MessageSummary } from './types.js';

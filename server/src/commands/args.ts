@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ClientCredentials } from '../client/index.js';
 
 /** Exit statuses shared by every subcommand, as `--help` documents them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -60,4 +62,30 @@ export function apiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string
 /** Writes text and resolves once it has been handed to the system, so exiting afterwards loses nothing. */
 export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/** The flags every API subcommand takes for a Mailroom that needs credentials. */
+export const CREDENTIAL_FLAGS = { 'api-token': { type: 'string' }, 'api-auth': { type: 'string' } } as const;
+
+export const credentialsHelp = `  --api-token TOKEN   bearer token of a Mailroom started with --api-token, or @file [MAILROOM_API_TOKEN]
+  --api-auth USER:PASS  a login of a Mailroom started with --ui-auth [MAILROOM_API_AUTH]`;
+
+/** `--api-token` or MAILROOM_API_TOKEN (the server's own variable), `--api-auth` or MAILROOM_API_AUTH. */
+export function clientCredentials(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ClientCredentials {
+  const token = (flags['api-token'] as string | undefined) ?? (env.MAILROOM_API_TOKEN || undefined);
+  const login = (flags['api-auth'] as string | undefined) ?? (env.MAILROOM_API_AUTH || undefined);
+  const credentials: ClientCredentials = {};
+  if (token !== undefined) {
+    try {
+      credentials.token = token.startsWith('@') ? readFileSync(token.slice(1), 'utf8').trim() : token;
+    } catch (error) {
+      throw new UsageError(`--api-token: cannot read ${token.slice(1)}: ${(error as Error).message}`);
+    }
+  }
+  if (login !== undefined) {
+    const colon = login.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--api-auth: expected USER:PASS, got "${login}"`);
+    credentials.auth = { username: login.slice(0, colon), password: login.slice(colon + 1) };
+  }
+  return credentials;
 }

@@ -1,7 +1,7 @@
 import { MailroomClient } from '../client/index.js';
-import { apiUrl, EXIT, readFlags, secondsFlag, write } from './args.js';
+import { apiUrl, clientCredentials, CREDENTIAL_FLAGS, credentialsHelp, EXIT, readFlags, secondsFlag, write } from './args.js';
 
-export const healthcheckHelp = `Usage: mailroom healthcheck [--api URL] [--wait SECONDS]
+export const healthcheckHelp = `Usage: mailroom healthcheck [--api URL] [--wait SECONDS] [--api-token TOKEN | --api-auth USER:PASS]
 
 Asks Mailroom whether every listener accepts connections (GET /api/health), for
 Docker's HEALTHCHECK and CI service health checks.
@@ -9,6 +9,8 @@ Docker's HEALTHCHECK and CI service health checks.
   --api URL       Mailroom's HTTP address [MAILROOM_API] (default http://127.0.0.1:8025,
                   or the port in MAILROOM_HTTP_PORT)
   --wait SECONDS  keep asking until ready, at most this long (default 0: ask once)
+${credentialsHelp}
+                  (/api/health answers without them; they are checked when given)
 
 Exit status: 0 ready, 1 not ready or unreachable, 2 bad usage.
 `;
@@ -18,14 +20,14 @@ const ATTEMPT_MS = 3000;
 const RETRY_MS = 200;
 
 export async function healthcheckCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const flags = readFlags(argv, { api: { type: 'string' }, wait: { type: 'string' } });
+  const flags = readFlags(argv, { api: { type: 'string' }, wait: { type: 'string' }, ...CREDENTIAL_FLAGS });
   if (flags.help) {
     await write(process.stdout, healthcheckHelp);
     return EXIT.ok;
   }
   const url = apiUrl(flags.api as string | undefined, env);
   const deadline = Date.now() + secondsFlag('--wait', flags.wait as string | undefined, 0);
-  const client = new MailroomClient({ url });
+  const client = new MailroomClient({ url, ...clientCredentials(flags, env) });
   for (;;) {
     const ready = await client.health({ signal: AbortSignal.timeout(ATTEMPT_MS) }).catch(() => false);
     if (ready) {

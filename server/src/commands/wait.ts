@@ -1,8 +1,9 @@
 import { MailroomClient, MailroomError, MailroomTimeoutError, type MessageMatch } from '../client/index.js';
-import { apiUrl, EXIT, readFlags, secondsFlag, UsageError, write } from './args.js';
+import { apiUrl, clientCredentials, CREDENTIAL_FLAGS, credentialsHelp, EXIT, readFlags, secondsFlag, UsageError, write } from './args.js';
 
 export const waitHelp = `Usage: mailroom wait [--to ADDR] [--from ADDR] [--subject TEXT|/REGEX/flags] [--query Q]
                      [--timeout SECONDS] [--count N] [--after ID|0|now] [--api URL]
+                     [--api-token TOKEN | --api-auth USER:PASS]
 
 Waits for a message matching every option given and prints it as JSON (with
 --count, a JSON array of the first N matches, oldest first).
@@ -16,6 +17,7 @@ Waits for a message matching every option given and prints it as JSON (with
   --after ID|0|now  count only mail after that message id, every stored message (0,
                     the default), or only mail arriving after the command starts (now)
   --api URL         Mailroom's HTTP address [MAILROOM_API] (default http://127.0.0.1:8025)
+${credentialsHelp}
 
 Exit status: 0 found, 1 timed out (what arrived instead is on standard error) or
 Mailroom unreachable, 2 bad usage.
@@ -30,6 +32,7 @@ const SPEC = {
   count: { type: 'string' },
   after: { type: 'string' },
   api: { type: 'string' },
+  ...CREDENTIAL_FLAGS,
 } as const;
 
 /** `/source/flags` as a RegExp, anything else as the text itself. */
@@ -63,7 +66,7 @@ export async function waitCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   if (text('query') !== undefined) match.query = text('query');
   let client: MailroomClient;
   try {
-    client = new MailroomClient({ url: apiUrl(text('api'), env), timeout });
+    client = new MailroomClient({ url: apiUrl(text('api'), env), timeout, ...clientCredentials(flags, env) });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -18,6 +18,8 @@ interface Record {
   /** Epoch ms before which this address gets no answer to a login. */
   nextAt: number;
   lastFailure: number;
+  /** Slots given to attempts not yet checked (in the future), ascending. */
+  waiting: number[];
 }
 
 /**
@@ -47,14 +49,18 @@ export class LoginThrottle {
   reserve(address: string | undefined, now = Date.now()): number {
     const record = this.current(address, now);
     if (record === undefined) return 0;
+    while (record.waiting.length > 0 && record.waiting[0]! <= now) record.waiting.shift();
     const at = Math.max(now, record.nextAt);
-    record.nextAt = at + this.delay(record.failures);
+    // Attempts waiting ahead of this one will likely fail too, so the gap after it is the one
+    // it would get after all of them: parallel guesses are spaced as sequential ones are.
+    record.nextAt = at + this.delay(record.failures + record.waiting.length + 1);
+    if (at > now) record.waiting.push(at);
     return at - now;
   }
 
   failed(address: string | undefined, now = Date.now()): void {
     const key = addressKey(address);
-    const record = this.current(address, now) ?? { failures: 0, nextAt: now, lastFailure: now };
+    const record = this.current(address, now) ?? { failures: 0, nextAt: now, lastFailure: now, waiting: [] };
     record.failures += 1;
     record.lastFailure = now;
     record.nextAt = Math.max(record.nextAt, now + this.delay(record.failures));

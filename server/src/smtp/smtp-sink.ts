@@ -21,10 +21,8 @@ export interface SmtpSinkOptions {
   /** Logins SMTP requires; null accepts any credentials, and none. */
   auth: Credentials | null;
   throttle: LoginThrottle;
-  /** Open connections of this listener at most. */
-  maxConnections: number;
-  /** Open connections per client address, shared by the SMTP listeners. */
-  addressLimits: ConnectionLimits;
+  /** Open connections in all and per client address, shared by the SMTP listeners. */
+  limits: ConnectionLimits;
   /** Silence, or one command line, at most this long. */
   commandTimeoutMs: number;
   /** One message's content at most this long. */
@@ -54,8 +52,8 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
  * reply back; a refused message is never stored and one answered 250 always is.
  */
 export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
-  const { store, logger, tls, rules, auth, throttle, addressLimits } = options;
-  /** Sessions counted in addressLimits, so each is released exactly once. */
+  const { store, logger, tls, rules, auth, throttle, limits } = options;
+  /** Sessions counted in limits, so each is released exactly once. */
   const counted = new Map<string, string>();
   /** Replies a delay rule holds back, by session, cancelled when the client hangs up. */
   const held = new Map<string, Set<NodeJS.Timeout>>();
@@ -103,13 +101,12 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     authOptional: auth === null,
     authRequiredMessage: 'Authentication required',
     allowInsecureAuth: true,
-    maxClients: options.maxConnections,
     socketTimeout: options.commandTimeoutMs,
     // Let a shutdown finish within the CLI's two-second promise.
     closeTimeout: 500,
     logger: false,
     onConnect(session, callback) {
-      const refusal = addressLimits.acquire(session.remoteAddress);
+      const refusal = limits.acquire(session.remoteAddress);
       if (refusal !== null) {
         logger.warn({ remoteAddress: session.remoteAddress }, `SMTP connection refused: ${refusalText(refusal)}`);
         callback(smtpError(421, refusalText(refusal)));
@@ -152,7 +149,7 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       const address = counted.get(session.id);
       if (address !== undefined) {
         counted.delete(session.id);
-        addressLimits.release(address);
+        limits.release(address);
       }
       deadlines.close(session.id);
       // A reply held back for a client that hung up is never sent, and its message never stored.
