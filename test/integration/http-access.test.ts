@@ -179,3 +179,35 @@ describe('socket.io', async () => {
     expect(polling.headers['x-content-type-options']).toBe('nosniff');
   });
 });
+
+describe('a live client that stops reading', async () => {
+  const mailroom = await useMailroom();
+
+  it('is disconnected once its events pile up, and the others keep getting theirs', async () => {
+    const { WebSocket } = await import('ws');
+    const stalled = new WebSocket(`ws://127.0.0.1:${mailroom.ports.http}/socket.io/?EIO=4&transport=websocket`);
+    const frames: string[] = [];
+    stalled.on('message', (data) => frames.push(String(data)));
+    const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+    await new Promise((resolve) => stalled.once('open', resolve));
+    stalled.send('40');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Reads nothing more from here: the kernel's buffers fill, then engine.io's queue.
+    (stalled as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const steady = await connectLive(mailroom, 'websocket', {});
+    let steadyCount = 0;
+    steady.socket.on('message:new', () => (steadyCount += 1));
+
+    const count = 6000;
+    const { bulkSend } = await import('../helpers/bulk.js');
+    await bulkSend(mailroom.ports.smtp, count, (i) => `${'long subject '.repeat(70)}${i}`);
+    await expect.poll(() => steadyCount, { timeout: 10_000 }).toBe(count);
+
+    (stalled as unknown as { _socket: import('node:net').Socket })._socket.resume();
+    await closed;
+    const received = frames.filter((frame) => frame.startsWith('42["message:new"')).length;
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(count);
+    steady.socket.close();
+  }, 60_000);
+});

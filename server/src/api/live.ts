@@ -7,6 +7,9 @@ import type { StoredMessage } from '../store/types.js';
 import type { MessageSummary } from './schemas.js';
 import { toSummary } from './serialize.js';
 
+/** Events a client may have waiting to be sent, about 0.5 MB of summaries. */
+const MAX_QUEUED_EVENTS = 1000;
+
 /** The socket.io events Mailroom emits; the web app imports this map too. */
 export interface LiveEvents {
   'message:new': (summary: MessageSummary) => void;
@@ -39,17 +42,34 @@ export function attachLive(httpServer: HttpServer, store: MessageStore, access: 
   io.engine.on('headers', secure);
   // Summaries are built only when someone listens: ingest stays cheap with no browser open.
   const listening = (): boolean => io.engine.clientsCount > 0;
+  /**
+   * Events wait in a client's engine.io buffer while its connection cannot
+   * take more, so a client that stops reading would hold every event from
+   * then on. Past the bound it is disconnected; the web app catches up from
+   * the API when it reconnects.
+   */
+  const dropStalled = (): void => {
+    for (const socket of io.of('/').sockets.values()) {
+      // engine.io keeps its queue private in its types; the test of a client that never reads guards this.
+      if ((socket.conn as unknown as { writeBuffer: readonly unknown[] }).writeBuffer.length > MAX_QUEUED_EVENTS) socket.conn.close();
+    }
+  };
+  const emit = <E extends keyof LiveEvents>(event: E, ...args: Parameters<LiveEvents[E]>): void => {
+    if (!listening()) return;
+    io.emit(event, ...args);
+    dropStalled();
+  };
   const onNew = (message: StoredMessage): void => {
-    if (listening()) io.emit('message:new', toSummary(message));
+    if (listening()) emit('message:new', toSummary(message));
   };
   const onUpdate = (message: StoredMessage): void => {
-    if (listening()) io.emit('message:update', toSummary(message));
+    if (listening()) emit('message:update', toSummary(message));
   };
   const onDelete = (messages: StoredMessage[]): void => {
-    io.emit('message:delete', { ids: messages.map((m) => m.id) });
+    emit('message:delete', { ids: messages.map((m) => m.id) });
   };
   const onClear = (): void => {
-    io.emit('messages:clear');
+    emit('messages:clear');
   };
   store.events.on('new', onNew).on('update', onUpdate).on('delete', onDelete).on('clear', onClear);
   httpServer.once('close', () => {
