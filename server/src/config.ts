@@ -32,6 +32,8 @@ export interface MailroomConfig {
   maxMessages: number;
   maxStoreBytes: number;
   maxMessageSize: number;
+  /** Bytes of messages being received at once over every SMTP session. */
+  maxIngestBytes: number;
   /** SMTP reject and delay rules at start; `PUT /api/smtp/rules` replaces them at run time. */
   smtpReject: readonly SmtpRule[];
   tls: TlsSetting;
@@ -96,6 +98,7 @@ export interface RawSettings {
   maxMessages?: string;
   maxStoreBytes?: string;
   maxMessageSize?: string;
+  maxIngestBytes?: string;
   /** Rules, each string holding one or more (see splitRules). */
   smtpReject?: string | readonly string[];
   tls?: string;
@@ -130,6 +133,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
+  { flag: '--max-ingest-bytes', key: 'maxIngestBytes', env: 'MAILROOM_MAX_INGEST_BYTES', arg: 'SIZE', help: 'messages being received at once, over all SMTP sessions; past it a message gets 452 (default 128MiB)' },
   { flag: '--smtp-reject', key: 'smtpReject', env: 'MAILROOM_SMTP_REJECT', arg: 'RULE', help: 'answer matching SMTP commands with an error or late; repeatable, see "SMTP rules" below (default none)', multiple: true },
   { flag: '--tls', key: 'tls', env: 'MAILROOM_TLS', arg: 'self-signed', help: 'generate a self-signed certificate at start' },
   { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },
@@ -203,6 +207,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     maxMessages: parseCount('--max-messages', raw.maxMessages ?? '10000'),
     maxStoreBytes: parseSize('--max-store-bytes', raw.maxStoreBytes ?? '512MiB'),
     maxMessageSize: parseSize('--max-message-size', raw.maxMessageSize ?? '25MiB'),
+    maxIngestBytes: parseSize('--max-ingest-bytes', raw.maxIngestBytes ?? '128MiB'),
     smtpReject: parseSmtpRules(raw.smtpReject),
     tls,
     logLevel: parseLogLevel(raw.logLevel ?? 'info'),
@@ -308,6 +313,9 @@ function resolveTls(raw: RawSettings): TlsSetting {
 function checkConsistency(config: MailroomConfig): void {
   for (const [flag, port] of [['--smtps-port', config.smtpsPort], ['--pop3s-port', config.pop3sPort], ['--imaps-port', config.imapsPort]] as const) {
     if (port !== null && config.tls === null) throw new ConfigError(flag, 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
+  }
+  if (config.maxMessageSize > config.maxIngestBytes) {
+    throw new ConfigError('--max-ingest-bytes', 'must be at least --max-message-size, or a message of the largest size could never be received');
   }
   if (config.maxMessageSize > config.maxStoreBytes) {
     throw new ConfigError('--max-message-size', 'must not exceed --max-store-bytes, or an accepted message could not be kept');

@@ -9,6 +9,7 @@ import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { ConnectionLimits, refusalText } from './guard/connection-limits.js';
 import { Credentials } from './guard/credentials.js';
+import { IngestBudget } from './guard/ingest-budget.js';
 import { LoginThrottle } from './guard/login-throttle.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
@@ -44,6 +45,8 @@ export interface MailroomOptions {
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
   maxMessageSize?: number | string;
+  /** Bytes of messages being received at once over all SMTP sessions; default '128MiB'. */
+  maxIngestBytes?: number | string;
   /** SMTP reject and delay rules in the --smtp-reject form, such as 'rcpt:*@bounce.test=550 No such user here'. */
   smtpReject?: string | readonly string[];
   tls?: 'self-signed' | { certFile: string; keyFile: string } | null;
@@ -105,6 +108,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     maxMessages: text(options.maxMessages),
     maxStoreBytes: text(options.maxStoreBytes),
     maxMessageSize: text(options.maxMessageSize),
+    maxIngestBytes: text(options.maxIngestBytes),
     smtpReject: options.smtpReject,
     tls: tls === 'self-signed' ? tls : undefined,
     tlsCert: tls && tls !== 'self-signed' ? tls.certFile : undefined,
@@ -215,6 +219,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     limits: new ConnectionLimits(caps),
     commandTimeoutMs: config.smtpTimeoutSeconds * 1000,
     dataTimeoutMs: config.smtpDataTimeoutSeconds * 1000,
+    ingest: new IngestBudget(config.maxIngestBytes),
   };
   const listeners: Listener[] = [smtpListener('smtp', '--smtp-port', config.smtpPort, createSmtpSink({ ...smtp, secure: false }))];
   if (config.smtpsPort !== null) listeners.push(smtpListener('smtps', '--smtps-port', config.smtpsPort, createSmtpSink({ ...smtp, secure: true })));

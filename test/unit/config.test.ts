@@ -20,6 +20,7 @@ describe('configuration', () => {
       maxMessages: 10000,
       maxStoreBytes: 512 * 1024 * 1024,
       maxMessageSize: 25 * 1024 * 1024,
+      maxIngestBytes: 128 * 1024 * 1024,
       smtpReject: [],
       tls: null,
       logLevel: 'info',

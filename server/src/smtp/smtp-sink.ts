@@ -3,6 +3,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { Logger } from 'pino';
 import { ConnectionLimits, refusalText } from '../guard/connection-limits.js';
 import type { Credentials } from '../guard/credentials.js';
+import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
@@ -27,6 +28,8 @@ export interface SmtpSinkOptions {
   commandTimeoutMs: number;
   /** One message's content at most this long. */
   dataTimeoutMs: number;
+  /** Bytes of messages being received, shared by every SMTP session. */
+  ingest: IngestBudget;
 }
 
 /**
@@ -55,6 +58,19 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
   const { store, logger, tls, rules, auth, throttle, limits } = options;
   /** Sessions counted in limits, so each is released exactly once. */
   const counted = new Map<string, string>();
+  /** Bytes each session holds of the ingest budget, given back when its message is stored, refused or abandoned. */
+  const holding = new Map<string, number>();
+  const hold = (sessionId: string, bytes: number): boolean => {
+    if (!options.ingest.take(bytes)) return false;
+    holding.set(sessionId, (holding.get(sessionId) ?? 0) + bytes);
+    return true;
+  };
+  const letGo = (sessionId: string): void => {
+    const bytes = holding.get(sessionId);
+    if (bytes === undefined) return;
+    holding.delete(sessionId);
+    options.ingest.release(bytes);
+  };
   /** Replies a delay rule holds back, by session, cancelled when the client hangs up. */
   const held = new Map<string, Set<NodeJS.Timeout>>();
 
@@ -155,6 +171,7 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       // A reply held back for a client that hung up is never sent, and its message never stored.
       for (const timer of held.get(session.id) ?? []) clearTimeout(timer);
       held.delete(session.id);
+      letGo(session.id);
     },
     onData(stream, session, callback) {
       deadlines.dataStarted(session.id);
@@ -171,15 +188,31 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
   ): void {
     const chunks: Buffer[] = [];
     let length = 0;
+    let overBudget = false;
+    const finish = (error?: Error | null, text?: string): void => {
+      letGo(session.id);
+      callback(error, text);
+    };
     stream.on('data', (chunk: Buffer) => {
-      // Past the limit keep reading to the final dot, but hold nothing.
-      if (stream.sizeExceeded) return;
+      // Past a limit keep reading to the final dot, but hold nothing.
+      if (stream.sizeExceeded || overBudget) return;
+      if (!hold(session.id, chunk.length)) {
+        overBudget = true;
+        chunks.length = 0;
+        letGo(session.id);
+        return;
+      }
       chunks.push(chunk);
       length += chunk.length;
     });
     stream.on('end', () => {
       if (stream.sizeExceeded) {
-        callback(smtpError(552, `Message exceeds the size limit of ${options.maxMessageSize} bytes`));
+        finish(smtpError(552, `Message exceeds the size limit of ${options.maxMessageSize} bytes`));
+        return;
+      }
+      if (overBudget) {
+        logger.warn({ session: session.id, inFlight: options.ingest.inUse }, 'SMTP message refused: too much mail being received at once');
+        finish(smtpError(452, 'Too much mail being received at once, try again later'));
         return;
       }
       const envelope = {
@@ -188,7 +221,7 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       };
       // Decided before anything is stored: a message refused here is never kept.
       const decision = rules.decide({ on: 'data', size: length, recipients: envelope.rcptTo });
-      answer(session, decision, `the message of ${length} bytes`, () => keep(envelope), callback);
+      answer(session, decision, `the message of ${length} bytes`, () => keep(envelope), finish);
     });
 
     function keep(envelope: { mailFrom: string; rcptTo: string[] }): void {
@@ -203,14 +236,14 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
             tls: session.secure,
           },
         });
-        callback(null, `Ok: queued as ${message.id}`);
+        finish(null, `Ok: queued as ${message.id}`);
       } catch (error) {
         if (error instanceof StoreCapacityError) {
-          callback(smtpError(552, error.message));
+          finish(smtpError(552, error.message));
           return;
         }
         logger.error({ err: error }, 'storing a message failed');
-        callback(smtpError(451, 'Local error in processing'));
+        finish(smtpError(451, 'Local error in processing'));
       }
     }
   }
