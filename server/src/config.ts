@@ -314,11 +314,11 @@ function checkConsistency(config: MailroomConfig): void {
   for (const [flag, port] of [['--smtps-port', config.smtpsPort], ['--pop3s-port', config.pop3sPort], ['--imaps-port', config.imapsPort]] as const) {
     if (port !== null && config.tls === null) throw new ConfigError(flag, 'needs TLS: add --tls self-signed or --tls-cert and --tls-key');
   }
-  if (config.maxMessageSize > config.maxIngestBytes) {
-    throw new ConfigError('--max-ingest-bytes', 'must be at least --max-message-size, or a message of the largest size could never be received');
-  }
   if (config.maxMessageSize > config.maxStoreBytes) {
     throw new ConfigError('--max-message-size', 'must not exceed --max-store-bytes, or an accepted message could not be kept');
+  }
+  if (config.maxMessageSize > config.maxIngestBytes) {
+    throw new ConfigError('--max-ingest-bytes', 'must be at least --max-message-size, or a message of the largest size could never be received');
   }
 }
 

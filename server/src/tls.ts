@@ -19,13 +19,12 @@ export async function loadTls(setting: TlsSetting): Promise<TlsMaterial | null> 
     });
     return { key: pems.private, cert: pems.cert };
   }
-  const [cert, key] = await Promise.all([
-    readFile(setting.certFile, 'utf8').catch((error: Error) => {
-      throw new ConfigError('--tls-cert', `cannot read ${setting.certFile}: ${error.message}`);
-    }),
-    readFile(setting.keyFile, 'utf8').catch((error: Error) => {
-      throw new ConfigError('--tls-key', `cannot read ${setting.keyFile}: ${error.message}`);
-    }),
-  ]);
+  // One after the other, so that with both unreadable the error always names the same flag.
+  const cert = await readFile(setting.certFile, 'utf8').catch((error: Error) => {
+    throw new ConfigError('--tls-cert', `cannot read ${setting.certFile}: ${error.message}`);
+  });
+  const key = await readFile(setting.keyFile, 'utf8').catch((error: Error) => {
+    throw new ConfigError('--tls-key', `cannot read ${setting.keyFile}: ${error.message}`);
+  });
   return { key, cert };
 }
