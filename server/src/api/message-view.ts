@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { simpleParser } from 'mailparser';
 import { replaceCidLinks } from '../mime/cid-links.js';
 import { partBody } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
+import { VIEW_PARSER_OPTIONS, viewBodies, type ViewBodies } from '../mime/view-bodies.js';
 import { MessageCache } from '../store/message-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { StoredMessage } from '../store/types.js';
@@ -11,6 +13,7 @@ import { toSummary } from './serialize.js';
 import type { MessageDetail } from './schemas.js';
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const FACTS_PER_TURN = 1000;
 
 interface View {
   headers: { name: string; value: string }[];
@@ -23,8 +26,9 @@ interface View {
 }
 
 /**
- * Full message views, parsed with mailparser only when someone opens a message,
- * and kept in a least-recently-used cache with a memory budget.
+ * Full message views, parsed with mailparser only when someone opens a message
+ * (or read from the part index when mailparser cannot parse it), and kept in a
+ * least-recently-used cache with a memory budget.
  */
 export class MessageViews {
   private readonly cache: MessageCache<View>;
@@ -66,28 +70,43 @@ export class MessageViews {
   }
 }
 
+/**
+ * Text and HTML bodies by mailparser, or by the same rules from the part index
+ * when the index was cut short (mailparser would stop at the same cap) or
+ * mailparser fails, so that every message opens.
+ */
+async function readBodies(message: StoredMessage): Promise<ViewBodies> {
+  const { raw, digest } = message;
+  if (!digest.truncated) {
+    try {
+      const parsed = await simpleParser(raw, VIEW_PARSER_OPTIONS);
+      return { text: parsed.text ?? null, html: typeof parsed.html === 'string' ? parsed.html : null };
+    } catch {
+      // Read from the index below.
+    }
+  }
+  return viewBodies(raw, digest.root);
+}
 
 async function buildView(message: StoredMessage): Promise<View> {
   const { raw, digest } = message;
-  const parsed = await simpleParser(raw, {
-    keepCidLinks: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    skipImageLinks: true,
-  });
+  const bodies = await readBodies(message);
   const headers = parseHeaderFields(raw.subarray(0, digest.root.bodyStart)).map((field) => ({
     name: field.name,
     value: decodeWords(field.value),
   }));
-  const attachmentFacts = digest.attachments.map((a) => {
+  const attachmentFacts: View['attachmentFacts'] = [];
+  for (const a of digest.attachments) {
+    // A message may have thousands of attachments; let other requests run between them.
+    if (attachmentFacts.length > 0 && attachmentFacts.length % FACTS_PER_TURN === 0) await nextTurn();
     const part = findPart(digest.root, a.partId);
     const body = part ? partBody(raw, part) : Buffer.alloc(0);
-    return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
-  });
-  const text = parsed.text ?? null;
+    attachmentFacts.push({ size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  }
+  const { text } = bodies;
   // Inline images are served by Mailroom itself, so a preview needs no network access.
   const partUrl = (partId: string): string => `/api/messages/${encodeURIComponent(message.id)}/parts/${partId}`;
-  const html = typeof parsed.html === 'string' ? replaceCidLinks(parsed.html, message.digest.attachments, partUrl) : null;
+  const html = bodies.html === null ? null : replaceCidLinks(bodies.html, message.digest.attachments, partUrl);
   const cost =
     2 * ((text?.length ?? 0) + (html?.length ?? 0)) +
     headers.reduce((n, h) => n + 2 * (h.name.length + h.value.length), 256) +

@@ -1,3 +1,4 @@
+import { Parser } from 'htmlparser2';
 import { partBody, partText } from '../mime/decode.js';
 import { findPart } from '../mime/find-part.js';
 import { replaceCidLinks } from '../mime/cid-links.js';
@@ -8,7 +9,9 @@ import type { StoredMessage } from '../store/types.js';
 /**
  * What the file may load: nothing from the network and no script; images,
  * media and fonts only from data: URIs (the inlined cid: parts), styles only
- * inline. `sandbox` and `frame-ancestors` do not work from a meta element.
+ * inline; no form submission and no <base>. `sandbox` and `frame-ancestors`
+ * do not work from a meta element, and no directive stops a meta refresh:
+ * inertHtml() removes those.
  */
 export const STANDALONE_CSP =
   "default-src 'none'; img-src data:; media-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
@@ -48,17 +51,88 @@ export function inlinedHtml(message: StoredMessage): string | null {
   });
 }
 
+/** Elements the HTML parser never opens for content, so they get no end tag. */
+const VOID_ELEMENTS = new Set([
+  'area', 'base', 'basefont', 'bgsound', 'br', 'col', 'command', 'embed', 'frame', 'hr', 'image', 'img', 'input', 'isindex',
+  'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+]);
+/** Attributes that make a button or input submit a form somewhere of their own. */
+const FORM_SUBMISSION_ATTRIBUTES = new Set(['formaction', 'formmethod', 'formenctype', 'formtarget', 'formnovalidate']);
+/** Names written back only when no browser can read them as anything but one name. */
+const TAG_NAME = /^[a-z][a-z0-9._:-]*$/;
+const ATTRIBUTE_NAME = /^[^\s"'<>/=\x00-\x1f\x7f]+$/;
+
+function escapeText(text: string): string {
+  return text.replace(/[&<>]/g, (char) => ESCAPES[char]!);
+}
+
+function keepElement(name: string, attribs: Record<string, string>): boolean {
+  if (name === 'script' || name === 'form' || name === 'base' || !TAG_NAME.test(name)) return false;
+  return !(name === 'meta' && (attribs['http-equiv'] ?? '').toLowerCase().includes('refresh'));
+}
+
+function startTag(name: string, attribs: Record<string, string>): string {
+  let tag = `<${name}`;
+  for (const [attribute, value] of Object.entries(attribs)) {
+    if (ATTRIBUTE_NAME.test(attribute) && !FORM_SUBMISSION_ATTRIBUTES.has(attribute)) tag += ` ${attribute}="${escapeHtml(value)}"`;
+  }
+  return `${tag}>`;
+}
+
+/**
+ * HTML that cannot leave the page by itself: every <meta http-equiv=refresh>
+ * (which no CSP directive stops), <form> (its content kept), form-submitting
+ * attribute, <base> and <script> removed, wherever they stand (inside
+ * <noscript>, <template>, <svg>).
+ *
+ * The document is written back from what htmlparser2 read, not patched: text
+ * escaped, attributes quoted, comments, CDATA, doctypes and processing
+ * instructions dropped, and "<" in <style> written as a CSS escape. So a
+ * browser finds exactly the elements htmlparser2 found, even where the two
+ * would read the original differently (`<![CDATA[>` is a comment to a
+ * browser; <style> inside <svg> holds markup).
+ */
+export function inertHtml(html: string): string {
+  const out: string[] = [];
+  const open: { name: string; kept: boolean }[] = [];
+  let inScript = 0;
+  const parser = new Parser(
+    {
+      onopentag(name, attribs) {
+        const kept = inScript === 0 && keepElement(name, attribs);
+        open.push({ name, kept });
+        if (name === 'script') inScript += 1;
+        if (kept) out.push(startTag(name, attribs));
+      },
+      onclosetag() {
+        const element = open.pop();
+        if (element === undefined) return;
+        if (element.name === 'script') inScript -= 1;
+        if (element.kept && !VOID_ELEMENTS.has(element.name)) out.push(`</${element.name}>`);
+      },
+      ontext(text) {
+        if (inScript > 0) return;
+        out.push(open.at(-1)?.name === 'style' ? text.replace(/</g, '\\3C ') : escapeText(text));
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+  );
+  parser.end(html);
+  return out.join('');
+}
+
 /**
  * A file that shows the message offline as it looked: a UTF-8 byte order mark
  * (so no later meta tag can change the encoding), a Content-Security-Policy
  * that blocks script and every remote load, a block with From, To, Subject
- * and Date, then the message's HTML with its cid: images inlined. Browsers
- * ignore the message's own <html>, <head> and <body> tags here, and keep
- * their attributes and styles.
+ * and Date, then the message's HTML with its cid: images inlined, made
+ * inert. Browsers ignore the message's own <html>, <head> and <body> tags
+ * here, and keep their attributes and styles.
  */
 export function standaloneHtml(message: StoredMessage): string | null {
-  const body = inlinedHtml(message);
-  if (body === null) return null;
+  const inlined = inlinedHtml(message);
+  if (inlined === null) return null;
+  const body = inertHtml(inlined);
   const { digest } = message;
   const date = new Date(digest.date ?? message.receivedAt).toISOString();
   const rows: [string, string][] = [

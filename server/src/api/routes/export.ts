@@ -105,7 +105,8 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesDeps> = async (fastify
         description:
           'Oldest first, each as `<received ISO time>-<id>-<subject>.eml` (the exact bytes received) and, when it has an HTML body, ' +
           'the same name with `.html`: a standalone page with a From/To/Subject/Date block, cid: images inlined as data: URIs ' +
-          `and a Content-Security-Policy that blocks script and remote loads. At most ${maxMessages} messages and ` +
+          'and a Content-Security-Policy that blocks script, form submission, <base> and remote loads; meta refresh, forms, ' +
+          `<base> and script are removed. At most ${maxMessages} messages and ` +
           `${maxBytes / 1024 / 1024} MiB of raw mail; beyond either, 413.`,
         tags: ['messages'],
         querystring: Type.Object({ query: Type.Optional(QueryString) }),
