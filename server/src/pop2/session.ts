@@ -1,10 +1,12 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
-import { Maildrop, wireBytes } from '../pop3/maildrop.js';
+import { CommandChannel, type Outcome } from '../pop3/channel.js';
+import { Maildrop } from '../pop3/maildrop.js';
+import { wirePieces } from '../pop3/wire-pieces.js';
 import { visibleTo } from '../store/mailbox-rule.js';
 import type { MessageStore } from '../store/message-store.js';
-import { LineReader } from '../pop3/line-reader.js';
 
 /** Command lines are short (a keyword, a user name and a password); longer ones are refused. */
 const MAX_LINE = 512;
@@ -54,29 +56,32 @@ type State =
   | { kind: 'done' };
 
 /**
- * One POP2 connection (RFC 937): a line reader feeding the state machine.
- * Replies are `+`/`-` for greeting, QUIT and errors, `#n` for a message count
- * and `=n` for a message length; a message goes out as exactly that many
- * octets with no terminator and no byte-stuffing.
+ * One POP2 connection (RFC 937): a command channel (pop3/channel.ts, which
+ * answers in order and holds back while the client is not reading) feeding
+ * the state machine. Replies are `+`/`-` for greeting, QUIT and errors, `#n`
+ * for a message count and `=n` for a message length; a message goes out as
+ * exactly that many octets with no terminator and no byte-stuffing.
  */
 export class Pop2Session {
   private state: State = { kind: 'auth' };
-  private readonly reader = new LineReader(MAX_LINE, (line) => {
-    this.onLine(line);
-    return !this.closed;
-  });
+  private readonly io: CommandChannel;
   private errors = 0;
-  private closed = false;
+  private linesSeen = 0;
+  private readonly address: string | undefined;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly ctx: Pop2Context,
   ) {
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    this.address = socket.remoteAddress;
+    this.io = new CommandChannel(socket, MAX_LINE, (line) => this.onLine(line), (error) => {
+      ctx.logger.error({ err: error }, 'POP2 session failed');
+      this.release();
+    });
     socket.setTimeout(ctx.idleMs, () => {
       // Like POP3's autologout: the session ends without QUIT, so nothing is deleted.
-      this.send('- Autologout: idle for too long');
-      this.end();
+      this.release();
+      this.io.logout('- Autologout: idle for too long');
     });
     socket.on('close', () => this.release());
     socket.on('error', () => undefined);
@@ -84,7 +89,7 @@ export class Pop2Session {
   }
 
   private send(line: string): void {
-    if (!this.closed) this.socket.write(`${line}\r\n`);
+    this.io.send(line);
   }
 
   private reply(line: string): void {
@@ -102,23 +107,28 @@ export class Pop2Session {
 
   private end(): void {
     this.release();
-    this.state = { kind: 'done' };
-    this.socket.end();
-    this.closed = true;
+    this.io.end();
   }
 
+  /** Gives up the maildrop lock, once: the session is done. */
   private release(): void {
     const box = this.mailbox();
     if (box) this.ctx.locks.delete(box.lock);
+    this.state = { kind: 'done' };
   }
 
   private mailbox(): Mailbox | null {
     return this.state.kind === 'auth' || this.state.kind === 'done' ? null : this.state.box;
   }
 
-  private onLine(line: string | null): void {
+  private onLine(line: string | null): Outcome {
+    const first = this.linesSeen++ === 0;
     if (line === null) return this.err('Line too long');
-    if (this.closed) return;
+    // A browser's request to this port (guard/http-probe.ts): nothing it carries may run.
+    if (this.state.kind === 'auth' && ((first && isHttpRequestLine(line)) || isHttpHeaderLine(line))) {
+      this.send('- HTTP request refused: this is a POP2 server');
+      return this.end();
+    }
     const words = line.split(' ').filter((w) => w !== '');
     const keyword = (words[0] ?? '').toUpperCase();
     const args = words.slice(1);
@@ -143,18 +153,33 @@ export class Pop2Session {
   }
 
   /** HELO user password: logs in and selects INBOX; the reply is its message count. */
-  private helo(args: string[]): void {
+  private helo(args: string[]): Outcome {
     if (this.state.kind !== 'auth') return this.err('Already logged in');
     if (args.length !== 2) return this.err('HELO needs a user name and a password');
     const [user, password] = args as [string, string];
-    const { credentials } = this.ctx;
-    if (credentials !== null && credentials.get(user) !== password) return this.err('Invalid user name or password');
+    // Without --pop3-auth every login succeeds, so there is no guess to slow down.
+    if (this.ctx.credentials === null) return this.open(user);
+    return this.checkedLogin(this.ctx.credentials, user, password);
+  }
+
+  /** Waits its turn at the throttle; meanwhile the channel handles nothing else from this client. */
+  private async checkedLogin(credentials: ReadonlyMap<string, string>, user: string, password: string): Promise<void> {
+    await this.ctx.throttle.admit(this.address);
+    if (this.io.closed) return;
+    if (credentials.get(user) !== password) {
+      this.ctx.throttle.failed(this.address);
+      return this.err('Invalid user name or password');
+    }
+    this.open(user);
+  }
+
+  private open(user: string): void {
     const lock = user.toLowerCase();
     if (this.ctx.locks.has(lock)) return this.err('Maildrop already locked by another session');
     this.ctx.locks.add(lock);
     const inbox = new Maildrop(visibleTo(user, this.ctx.store.all()));
     this.state = { kind: 'mbox', box: { user, lock, inbox, folder: INBOX }, current: 1 };
-    this.reply(`#${inbox.entries.length}`);
+    this.reply(`#${inbox.count}`);
   }
 
   /**
@@ -191,19 +216,38 @@ export class Pop2Session {
     this.announce(this.state.box, number);
   }
 
-  /** RETR: the message READ announced, as exactly that many octets (CRLF line ends, no dot-stuffing). */
-  private retr(args: string[]): void {
+  /**
+   * RETR: the message READ announced, as exactly that many octets (CRLF line
+   * ends, no dot-stuffing), read from the store now. RFC 937 gives RETR no
+   * reply but the octets, so if the message has left the store since READ
+   * announced it, no answer could be told from message text: the server
+   * says why and closes, and the client, short of octets, sees the failure.
+   * (READ itself answers `=0` for such a message, as for any it cannot send.)
+   */
+  private retr(args: string[]): Outcome {
     if (this.state.kind === 'auth') return this.err('Not logged in yet');
     if (this.state.kind === 'next') return this.err('Send ACKS, ACKD or NACK first');
     if (this.state.kind === 'mbox') return this.err('Send READ first');
     if (this.state.kind === 'done') return;
     if (args.length > 0) return this.err('RETR takes no argument');
     const { box, number, size } = this.state;
-    const entry = this.entry(box, number);
-    if (size === 0 || entry === null) return this.err('No message to retrieve');
+    const index = this.entry(box, number);
+    if (size === 0 || index === null) return this.err('No message to retrieve');
+    const message = this.ctx.store.get(box.inbox.id(index));
+    if (message === undefined) {
+      this.send(`- Message ${number} is gone: deleted or evicted since READ`);
+      return this.end();
+    }
     this.state = { kind: 'next', box, number };
     this.errors = 0;
-    this.socket.write(wireBytes(entry.message.raw));
+    return this.octets(message.raw, size !== message.raw.length);
+  }
+
+  private *octets(raw: Buffer, convert: boolean): Generator<void, void, unknown> {
+    for (const pieces of wirePieces(raw, raw.length, convert, false)) {
+      for (const piece of pieces) this.io.write(piece);
+      yield;
+    }
   }
 
   /**
@@ -223,8 +267,8 @@ export class Pop2Session {
     if (args.length > 0) return this.err(`${keyword} takes no argument`);
     const { box, number } = this.state;
     if (keyword === 'ACKD') {
-      const entry = this.entry(box, number);
-      if (entry) entry.deleted = true;
+      const index = this.entry(box, number);
+      if (index !== null) box.inbox.mark(index);
     }
     this.announce(box, keyword === 'NACK' ? number : number + 1);
   }
@@ -240,28 +284,31 @@ export class Pop2Session {
 
   /** Removes the messages ACKD marked from the store. */
   private expungeMarked(box: Mailbox): void {
-    const marked = box.inbox.entries.filter((e) => e.deleted).map((e) => e.message.id);
+    const marked = box.inbox.marked();
     // Marks stay on the old snapshot: deleting them again (QUIT after FOLD elsewhere) finds nothing.
     const removed = this.ctx.store.delete(marked).length;
     if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
   }
 
-  /** Enters ITEM for message `number`, replying with its length (0 when there is no such live message). */
+  /**
+   * Enters ITEM for message `number`, replying with its length: 0 when there
+   * is no such message, it is marked deleted, or it has left the store since
+   * HELO (the count `#n` stays, as the numbering does).
+   */
   private announce(box: Mailbox, number: number): void {
-    const entry = this.entry(box, number);
-    const size = entry ? entry.size : 0;
+    const index = this.entry(box, number);
+    const size = index !== null && this.ctx.store.get(box.inbox.id(index)) !== undefined ? box.inbox.size(index) : 0;
     this.state = { kind: 'item', box, number, size };
     this.reply(`=${size}`);
   }
 
   private count(box: Mailbox): number {
-    return box.folder === INBOX ? box.inbox.entries.length : 0;
+    return box.folder === INBOX ? box.inbox.count : 0;
   }
 
-  /** The live message `number` of the selected folder, if any. */
-  private entry(box: Mailbox, number: number): Maildrop['entries'][number] | null {
-    if (box.folder !== INBOX) return null;
-    const entry = box.inbox.entries[number - 1];
-    return entry && !entry.deleted ? entry : null;
+  /** The snapshot index of message `number` of the selected folder, if it is there and not marked. */
+  private entry(box: Mailbox, number: number): number | null {
+    if (box.folder !== INBOX || number < 1 || number > box.inbox.count || box.inbox.deleted(number - 1)) return null;
+    return number - 1;
   }
 }

@@ -4,10 +4,12 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
+import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
 import type { TlsMaterial } from '../tls.js';
 import { visibleTo } from '../store/mailbox-rule.js';
-import { Maildrop, wireBytes } from './maildrop.js';
-import { LineReader } from './line-reader.js';
+import { CommandChannel, type Outcome } from './channel.js';
+import { Maildrop } from './maildrop.js';
+import { topEnd, wirePieces } from './wire-pieces.js';
 
 /** Longer lines are not read at all; they are answered once and dropped. */
 const MAX_LINE = 512;
@@ -15,6 +17,8 @@ const MAX_LINE = 512;
 const MAX_ARGUMENTS = 255;
 /** Consecutive errors after which a client is taken to be lost or hostile. */
 const MAX_ERRORS = 10;
+/** LIST and UIDL lines written between two checks of the socket's backlog: about 10 KiB of UIDL. */
+const LISTING_BATCH = 512;
 
 export interface Pop3Context {
   store: MessageStore;
@@ -33,50 +37,58 @@ export interface Pop3Context {
 /** The three states of RFC 1939 §3, each with what it knows. */
 type State =
   | { kind: 'authorization'; user: string | null; saslPlain: boolean }
-  | { kind: 'transaction'; user: string; lock: string; drop: Maildrop }
+  | { kind: 'transaction'; user: string; drop: Maildrop }
   | { kind: 'update' };
+
+type Authorization = Extract<State, { kind: 'authorization' }>;
 
 let timestampCounter = 0;
 
 /**
- * One POP3 connection: a line reader feeding a state machine. Every reply is
- * written synchronously, so pipelined commands (RFC 2449 PIPELINING) are
- * answered in order.
+ * One POP3 connection: a command channel feeding a state machine. The
+ * channel answers pipelined commands (RFC 2449 PIPELINING) in order and
+ * holds back while the client is not reading.
  */
 export class Pop3Session {
   private state: State = { kind: 'authorization', user: null, saslPlain: false };
-  private readonly reader = new LineReader(MAX_LINE, (line) => {
-    this.onLine(line);
-    return !this.closed;
-  });
+  private readonly io: CommandChannel;
   private errors = 0;
-  private closed = false;
+  private linesSeen = 0;
+  /** The maildrop lock this session holds, until released. */
+  private lock: string | null = null;
+  private secure: boolean;
+  private readonly address: string | undefined;
   private readonly timestamp: string;
 
   constructor(
-    private socket: Socket,
+    socket: Socket,
     private readonly ctx: Pop3Context,
-    private secure: boolean,
+    secure: boolean,
   ) {
+    this.secure = secure;
+    this.address = socket.remoteAddress;
     // RFC 1939 §7: the APOP timestamp is unique to this greeting.
     this.timestamp = `<${process.pid}.${Date.now()}.${++timestampCounter}@${ctx.hostname}>`;
-    this.attach(socket);
-    socket.setTimeout(ctx.idleMs, () => {
-      // RFC 1939 §3: an autologout does not enter UPDATE, so nothing is deleted.
-      this.send('-ERR Autologout: idle for too long');
-      this.end();
+    this.io = new CommandChannel(socket, MAX_LINE, (line) => this.onLine(line), (error) => {
+      ctx.logger.error({ err: error }, 'POP3 session failed');
+      this.release();
     });
+    this.watchIdle(socket);
     socket.on('close', () => this.release());
     socket.on('error', () => undefined);
     this.send(`+OK Mailroom POP3 ready ${this.timestamp}`);
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+  private watchIdle(socket: Socket): void {
+    socket.setTimeout(this.ctx.idleMs, () => {
+      // RFC 1939 §3: an autologout does not enter UPDATE, so nothing is deleted.
+      this.release();
+      this.io.logout('-ERR Autologout: idle for too long');
+    });
   }
 
   private send(line: string): void {
-    if (!this.closed) this.socket.write(`${line}\r\n`);
+    this.io.send(line);
   }
 
   private ok(text: string): void {
@@ -94,17 +106,24 @@ export class Pop3Session {
 
   private end(): void {
     this.release();
-    this.socket.end();
-    this.closed = true;
+    this.io.end();
   }
 
   private release(): void {
-    if (this.state.kind === 'transaction') this.ctx.locks.delete(this.state.lock);
+    if (this.lock === null) return;
+    this.ctx.locks.delete(this.lock);
+    this.lock = null;
   }
 
-  private onLine(line: string | null): void {
+  private onLine(line: string | null): Outcome {
+    const first = this.linesSeen++ === 0;
     if (line === null) return this.err('Line too long');
-    if (this.state.kind === 'authorization' && this.state.saslPlain) return this.finishPlain(line);
+    // A browser's request to this port (guard/http-probe.ts): nothing it carries may run.
+    if (this.state.kind === 'authorization' && ((first && isHttpRequestLine(line)) || isHttpHeaderLine(line))) {
+      this.send('-ERR HTTP request refused: this is a POP3 server');
+      return this.end();
+    }
+    if (this.state.kind === 'authorization' && this.state.saslPlain) return this.finishPlain(this.state, line);
     const space = line.indexOf(' ');
     if (space >= 0 && Buffer.byteLength(line) - space - 1 > MAX_ARGUMENTS) return this.err('Arguments longer than 255 octets');
     const keyword = (space < 0 ? line : line.slice(0, space)).toUpperCase();
@@ -113,7 +132,7 @@ export class Pop3Session {
     if (keyword === 'CAPA') return this.capa();
     if (keyword === 'QUIT') return this.quit();
     if (keyword === 'NOOP' && this.state.kind === 'transaction') return this.ok('');
-    if (this.state.kind === 'authorization') return this.authorization(keyword, args);
+    if (this.state.kind === 'authorization') return this.authorization(this.state, keyword, args);
     if (this.state.kind === 'transaction') return this.transaction(this.state, keyword, args);
   }
 
@@ -121,7 +140,8 @@ export class Pop3Session {
     const lines = ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION Mailroom'];
     if (this.ctx.tls && !this.secure && this.state.kind === 'authorization') lines.push('STLS');
     this.ok('Capability list follows');
-    this.send(`${lines.join('\r\n')}\r\n.`);
+    for (const line of lines) this.send(line);
+    this.send('.');
   }
 
   private quit(): void {
@@ -129,19 +149,16 @@ export class Pop3Session {
       this.ok('Mailroom POP3 signing off');
       return this.end();
     }
-    const { drop } = this.state;
-    const marked = drop.entries.filter((e) => e.deleted).map((e) => e.message.id);
+    const marked = this.state.drop.marked();
     this.release();
     this.state = { kind: 'update' };
     // RFC 1939 §6: the marked messages leave the maildrop now, and only now.
     const removed = this.ctx.store.delete(marked);
     this.ok(`Mailroom POP3 signing off (${removed.length} message${removed.length === 1 ? '' : 's'} deleted)`);
-    this.socket.end();
-    this.closed = true;
+    this.io.end();
   }
 
-  private authorization(keyword: string, args: string[]): void {
-    const state = this.state as Extract<State, { kind: 'authorization' }>;
+  private authorization(state: Authorization, keyword: string, args: string[]): Outcome {
     switch (keyword) {
       case 'USER':
         if (args.length !== 1 || args[0] === '') return this.err('USER needs one name');
@@ -149,14 +166,14 @@ export class Pop3Session {
         return this.ok(`Hello ${state.user}, send PASS`);
       case 'PASS':
         if (state.user === null) return this.err('Send USER first');
-        return this.login(state.user, (secret) => secret === args.join(' '));
+        return this.login(state, state.user, (secret) => secret === args.join(' '));
       case 'APOP': {
         if (args.length !== 2) return this.err('APOP needs a name and a digest');
         const [name, digest] = args as [string, string];
-        return this.login(name, (secret) => createHash('md5').update(this.timestamp + secret).digest('hex') === digest.toLowerCase());
+        return this.login(state, name, (secret) => createHash('md5').update(this.timestamp + secret).digest('hex') === digest.toLowerCase());
       }
       case 'AUTH':
-        return this.auth(args);
+        return this.auth(state, args);
       case 'STLS':
         return this.startTls();
       default:
@@ -164,112 +181,117 @@ export class Pop3Session {
     }
   }
 
-  private auth(args: string[]): void {
+  private auth(state: Authorization, args: string[]): Outcome {
     if (args.length === 0) {
       this.ok('SASL mechanisms follow');
-      return this.send('PLAIN\r\n.');
+      this.send('PLAIN');
+      return this.send('.');
     }
     if (args[0]!.toUpperCase() !== 'PLAIN') return this.err('Only SASL PLAIN is supported');
     if (args.length === 1) {
-      (this.state as Extract<State, { kind: 'authorization' }>).saslPlain = true;
+      state.saslPlain = true;
       return this.send('+ ');
     }
-    return this.plain(args[1]!);
+    return this.plain(state, args[1]!);
   }
 
-  private finishPlain(line: string): void {
-    (this.state as Extract<State, { kind: 'authorization' }>).saslPlain = false;
+  private finishPlain(state: Authorization, line: string): Outcome {
+    state.saslPlain = false;
     if (line === '*') return this.err('Authentication cancelled');
-    this.plain(line);
+    return this.plain(state, line);
   }
 
   /** RFC 4616: authzid NUL authcid NUL passwd, base64 (RFC 5034 §4). */
-  private plain(encoded: string): void {
+  private plain(state: Authorization, encoded: string): Outcome {
     const parts = Buffer.from(encoded, 'base64').toString('utf8').split('\0');
     if (parts.length !== 3 || parts[1] === '') return this.err('[AUTH] Malformed PLAIN credentials');
     const [, user, password] = parts as [string, string, string];
-    this.login(user, (secret) => secret === password);
+    return this.login(state, user, (secret) => secret === password);
   }
 
-  private login(user: string, check: (secret: string) => boolean): void {
-    const { credentials } = this.ctx;
-    if (credentials !== null) {
-      const secret = credentials.get(user);
-      if (secret === undefined || !check(secret)) {
-        (this.state as Extract<State, { kind: 'authorization' }>).user = null;
-        return this.err('[AUTH] Invalid user name or password');
-      }
+  /** Without --pop3-auth every login succeeds, so there is no guess to slow down. */
+  private login(state: Authorization, user: string, check: (secret: string) => boolean): Outcome {
+    if (this.ctx.credentials === null) return this.open(user);
+    return this.checkedLogin(state, this.ctx.credentials, user, check);
+  }
+
+  /** Waits its turn at the throttle; meanwhile the channel handles nothing else from this client. */
+  private async checkedLogin(state: Authorization, credentials: ReadonlyMap<string, string>, user: string, check: (secret: string) => boolean): Promise<void> {
+    await this.ctx.throttle.admit(this.address);
+    if (this.io.closed) return;
+    const secret = credentials.get(user);
+    if (secret === undefined || !check(secret)) {
+      this.ctx.throttle.failed(this.address);
+      state.user = null;
+      return this.err('[AUTH] Invalid user name or password');
     }
+    this.open(user);
+  }
+
+  private open(user: string): void {
     const lock = user.toLowerCase();
     if (this.ctx.locks.has(lock)) return this.err('[IN-USE] Maildrop already locked by another session');
     this.ctx.locks.add(lock);
+    this.lock = lock;
     const drop = new Maildrop(visibleTo(user, this.ctx.store.all()));
-    this.state = { kind: 'transaction', user, lock, drop };
-    const octets = drop.entries.reduce((sum, e) => sum + e.size, 0);
-    this.ok(`${user} has ${drop.entries.length} message${drop.entries.length === 1 ? '' : 's'} (${octets} octets)`);
+    this.state = { kind: 'transaction', user, drop };
+    this.ok(`${user} has ${drop.count} message${drop.count === 1 ? '' : 's'} (${drop.liveSize} octets)`);
   }
 
   private startTls(): void {
     const { tls } = this.ctx;
     if (!tls || this.secure) return this.err(this.secure ? 'TLS is already on' : 'TLS is not configured');
     this.ok('Begin TLS negotiation');
-    const plain = this.socket;
-    plain.removeAllListeners('data');
+    // RFC 2595 §4: anything the client pipelined before the handshake is discarded.
+    const plain = this.io.detach();
     plain.setTimeout(0);
     const secure = new TLSSocket(plain, { isServer: true, key: tls.key, cert: tls.cert });
     secure.on('error', () => undefined);
-    secure.setTimeout(this.ctx.idleMs, () => {
-      this.send('-ERR Autologout: idle for too long');
-      this.end();
-    });
-    this.socket = secure;
+    this.watchIdle(secure);
     this.secure = true;
-    // RFC 2595 §4: anything the client pipelined before the handshake is discarded.
-    this.reader.reset();
-    this.attach(secure);
+    this.io.attach(secure);
   }
 
-  private transaction(state: Extract<State, { kind: 'transaction' }>, keyword: string, args: string[]): void {
+  private transaction(state: Extract<State, { kind: 'transaction' }>, keyword: string, args: string[]): Outcome {
     const { drop } = state;
     switch (keyword) {
-      case 'STAT': {
-        const live = drop.live();
-        return this.ok(`${live.length} ${live.reduce((sum, { entry }) => sum + entry.size, 0)}`);
-      }
+      case 'STAT':
+        return this.ok(`${drop.live} ${drop.liveSize}`);
       case 'LIST':
       case 'UIDL': {
-        const value = (entry: { size: number; message: { id: string } }): string =>
-          keyword === 'LIST' ? String(entry.size) : entry.message.id;
+        const value = (index: number): string => (keyword === 'LIST' ? String(drop.size(index)) : drop.id(index));
         if (args.length > 0) {
-          const entry = drop.get(args[0]);
-          return typeof entry === 'string' ? this.err(entry) : this.ok(`${args[0]} ${value(entry)}`);
+          const index = drop.find(args[0]);
+          return typeof index === 'string' ? this.err(index) : this.ok(`${args[0]} ${value(index)}`);
         }
-        const live = drop.live();
-        this.ok(keyword === 'LIST' ? `${live.length} messages` : 'Unique ids follow');
-        return this.send([...live.map(({ number, entry }) => `${number} ${value(entry)}`), '.'].join('\r\n'));
+        this.ok(keyword === 'LIST' ? `${drop.live} messages` : 'Unique ids follow');
+        return this.listing(drop, value);
       }
       case 'RETR':
       case 'TOP': {
-        const entry = drop.get(args[0]);
-        if (typeof entry === 'string') return this.err(entry);
+        const index = drop.find(args[0]);
+        if (typeof index === 'string') return this.err(index);
         let lines: number | null = null;
         if (keyword === 'TOP') {
           if (args.length !== 2 || !/^\d{1,9}$/.test(args[1]!)) return this.err('TOP needs a message number and a line count');
           lines = Number(args[1]);
         }
-        const bytes = wireBytes(entry.message.raw);
-        this.ok(keyword === 'RETR' ? `${entry.size} octets` : 'Top of message follows');
-        return this.sendMultiline(lines === null ? bytes : top(bytes, lines));
+        // The maildrop keeps its numbering (RFC 1939 §4), but the bytes may have left the store since login.
+        const message = this.ctx.store.get(drop.id(index));
+        if (message === undefined) return this.err(`Message ${args[0]} is gone: deleted or evicted since login`);
+        const { raw } = message;
+        this.ok(keyword === 'RETR' ? `${drop.size(index)} octets` : 'Top of message follows');
+        return this.multiline(raw, lines === null ? raw.length : topEnd(raw, lines), drop.size(index) !== raw.length);
       }
       case 'DELE': {
-        const entry = drop.get(args[0]);
-        if (typeof entry === 'string') return this.err(entry);
-        entry.deleted = true;
+        const index = drop.find(args[0]);
+        if (typeof index === 'string') return this.err(index);
+        drop.mark(index);
         return this.ok(`Message ${args[0]} deleted`);
       }
       case 'RSET':
-        for (const entry of drop.entries) entry.deleted = false;
-        return this.ok(`${drop.entries.length} messages`);
+        drop.unmarkAll();
+        return this.ok(`${drop.count} messages`);
       case 'USER':
       case 'PASS':
       case 'APOP':
@@ -281,36 +303,26 @@ export class Pop3Session {
     }
   }
 
-  /** A multi-line body: byte-stuffed (RFC 1939 §3), CRLF-terminated, then the lone dot. */
-  private sendMultiline(bytes: Buffer): void {
-    const chunks: Buffer[] = [];
-    let start = 0;
-    if (bytes[0] === 0x2e) chunks.push(DOT);
-    for (let i = bytes.indexOf(LF_DOT); i >= 0; i = bytes.indexOf(LF_DOT, i + 1)) {
-      chunks.push(bytes.subarray(start, i + 1), DOT);
-      start = i + 1;
+  /** The "n value" lines of LIST or UIDL for every message not marked, then the lone dot. */
+  private *listing(drop: Maildrop, value: (index: number) => string): Generator<void, void, unknown> {
+    for (let i = 0, written = 0; i < drop.count; i++) {
+      if (drop.deleted(i)) continue;
+      this.send(`${i + 1} ${value(i)}`);
+      if (++written % LISTING_BATCH === 0) yield;
     }
-    chunks.push(bytes.subarray(start));
-    if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) chunks.push(CRLF);
-    chunks.push(END);
-    this.errors = 0;
-    this.socket.write(Buffer.concat(chunks));
+    this.send('.');
   }
-}
 
-const DOT = Buffer.from('.');
-const LF_DOT = Buffer.from('\n.');
-const CRLF = Buffer.from('\r\n');
-const END = Buffer.from('.\r\n');
-
-/** The header, the empty line and the first `lines` lines of the body (RFC 1939 §7 TOP). */
-function top(bytes: Buffer, lines: number): Buffer {
-  const blank = bytes.indexOf('\r\n\r\n');
-  if (blank < 0) return bytes;
-  let end = blank + 4;
-  for (let n = 0; n < lines && end < bytes.length; n++) {
-    const eol = bytes.indexOf(0x0a, end);
-    end = eol < 0 ? bytes.length : eol + 1;
+  /**
+   * A message or its top: byte-stuffed (RFC 1939 §3), with CRLF line ends
+   * when the stored bytes have bare LFs, CRLF-terminated, then the lone dot.
+   */
+  private *multiline(raw: Buffer, end: number, convert: boolean): Generator<void, void, unknown> {
+    for (const pieces of wirePieces(raw, end, convert, true)) {
+      for (const piece of pieces) this.io.write(piece);
+      yield;
+    }
+    if (end > 0 && raw[end - 1] !== 0x0a) this.send('');
+    this.send('.');
   }
-  return bytes.subarray(0, end);
 }
