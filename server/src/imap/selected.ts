@@ -4,15 +4,25 @@ import { parseSequenceSet, selectSorted } from './wire/sequence-set.js';
 import { flagList } from './fetch/flags.js';
 
 /**
+ * A session that has not been told of this many expunges (it sends only
+ * FETCH, STORE, SEARCH and the like, which may not carry EXPUNGE) hears of
+ * no more new mail until it may be told: each message it knows costs it a
+ * little memory (its bytes are not kept), and an unreported expunge cannot
+ * be forgotten. So a session knows of at most about this many messages
+ * beyond those the store holds.
+ */
+const MAX_UNREPORTED_EXPUNGES = 10_000;
+
+/**
  * One session's view of its selected mailbox (RFC 3501 §2.3.1.2): its own
  * sequence numbers, which change only when this session is told of a change.
  *
  * Changes from anywhere arrive as mailbox events and wait here until the
  * session may report them (`flush`): EXPUNGE only where RFC 3501 §7.4.1
  * allows (not while no command runs, nor during FETCH, STORE or SEARCH), so
- * until then an expunged message keeps its number and can still be fetched
- * (RFC 2180 §4.1.2); EXISTS and flag changes at the end of any command and at
- * once during IDLE.
+ * until then an expunged message keeps its number, its UID, flags and
+ * internal date, but not its bytes (RFC 2180 §4.1.3; see the FETCH command);
+ * EXISTS and flag changes at the end of any command and at once during IDLE.
  */
 export class SelectedMailbox {
   private entries: ImapMessage[];
@@ -138,7 +148,7 @@ export class SelectedMailbox {
       this.uidsCache = null;
       this.pendingExpunge.clear();
     }
-    if (this.pendingNew.length > 0) {
+    if (this.pendingNew.length > 0 && this.pendingExpunge.size < MAX_UNREPORTED_EXPUNGES) {
       this.entries = this.entries.concat(this.pendingNew);
       this.pendingNew = [];
       this.uidsCache = null;

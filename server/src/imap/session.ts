@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
+import { congested, drained } from '../guard/output.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
 import { COMMANDS } from './commands/registry.js';
@@ -40,8 +42,10 @@ export type SessionState =
 const PRE_LOGIN_LITERAL_BYTES = 8 * 1024;
 /** Dovecot's figure: a client this confused is gone or hostile. */
 const MAX_BAD_IN_A_ROW = 20;
-/** Written output waits for the socket past this much, so a huge FETCH streams instead of piling up in memory. */
-const HIGH_WATER = 1024 * 1024;
+/** Enough of a command's first line to tell an HTTP request or header line from an IMAP command. */
+const PROBE_BYTES = 256;
+/** A command's reply lines are handed to the socket in pieces of about this size: a write per line costs more than the line. */
+const BATCH_CHARS = 16 * 1024;
 
 /**
  * Commands that must not be answered with EXPUNGE responses (RFC 3501
@@ -63,8 +67,14 @@ export class ImapSession {
   private readonly reader: CommandReader;
   private badInARow = 0;
   private closed = false;
+  /** Whether the client has sent a line yet: an HTTP request line is caught only as the first. */
+  private heard = false;
   /** A command left waiting for client lines (IDLE, AUTHENTICATE without an initial response). */
-  private lineHandler: ((line: Buffer) => void) | null = null;
+  private lineHandler: ((line: Buffer) => void | Promise<void>) | null = null;
+  /** The latest task waiting for the client to read what it has been sent (see `whenWritable`). */
+  private deferred: (() => void) | null = null;
+  /** Reply lines of the running command not handed to the socket yet. */
+  private text = '';
 
   constructor(
     socket: Socket,
@@ -101,26 +111,72 @@ export class ImapSession {
     return this.state.kind === 'selected' ? this.state.selected : null;
   }
 
-  send(line: string): void {
-    if (!this.closed) this.socket.write(`${line}\r\n`, 'latin1');
+  /** The client's address, for the login throttle. */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
   }
 
-  /** Writes bytes; resolves when the socket can take more, so long responses stream. */
-  async write(bytes: Buffer): Promise<void> {
+  /** Gone: long replies stop writing. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes a line, gathered with the rest of the running command's; for short replies (see `writeLine` for long ones). */
+  send(line: string): void {
     if (this.closed) return;
-    this.socket.write(bytes);
-    if (this.socket.writableLength > HIGH_WATER) {
-      // What is held back for one write per command goes out now, or 'drain' would never come.
-      this.uncork();
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.socket.off('drain', done).off('close', done);
-          resolve();
-        };
-        this.socket.on('drain', done).on('close', done);
-      });
-      this.socket.cork();
-    }
+    this.text += `${line}\r\n`;
+    if (this.text.length >= BATCH_CHARS || this.socket.writableCorked === 0) this.flushText();
+  }
+
+  private flushText(): void {
+    if (this.text === '') return;
+    this.socket.write(this.text, 'latin1');
+    this.text = '';
+  }
+
+  /** One line of a long reply: resolves once the client has read enough, so the reply streams. */
+  writeLine(line: string): Promise<void> {
+    this.send(line);
+    return this.paced();
+  }
+
+  /** Bytes of a long reply, in order; resolves once the client has read enough. */
+  write(bytes: Buffer | readonly Buffer[]): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.flushText();
+    if (Buffer.isBuffer(bytes)) this.socket.write(bytes);
+    else for (const chunk of bytes) this.socket.write(chunk);
+    return this.paced();
+  }
+
+  /**
+   * Past the high-water mark of unsent output, waits for the socket to
+   * drain. What is corked for one write per command goes out first, or
+   * 'drain' would never come; the cork is back for the rest of the command.
+   */
+  private async paced(): Promise<void> {
+    if (this.closed || !congested(this.socket)) return;
+    const corked = this.socket.writableCorked > 0;
+    this.uncork();
+    await drained(this.socket);
+    if (corked && !this.closed) this.socket.cork();
+  }
+
+  /**
+   * Runs `task` soon, but only once the client has read what it was sent,
+   * so that reports made outside any command (IDLE's) cannot pile up unread.
+   * Only the latest task runs: each reports everything pending.
+   */
+  whenWritable(task: () => void): void {
+    const scheduled = this.deferred !== null;
+    this.deferred = task;
+    if (scheduled) return;
+    queueMicrotask(async () => {
+      if (congested(this.socket)) await drained(this.socket);
+      const run = this.deferred;
+      this.deferred = null;
+      if (!this.closed) run?.();
+    });
   }
 
   /** Leaves the selected state, closing the view; the mailbox itself is untouched. */
@@ -130,8 +186,8 @@ export class ImapSession {
     this.state = { kind: 'authenticated', user: this.state.user, account: this.state.account };
   }
 
-  /** Hands further client lines to `handler` until `endLineMode()` (IDLE, AUTHENTICATE). */
-  lineMode(handler: (line: Buffer) => void): void {
+  /** Hands further client lines to `handler` until `endLineMode()` (IDLE, AUTHENTICATE); reading waits on a promise it returns. */
+  lineMode(handler: (line: Buffer) => void | Promise<void>): void {
     this.lineHandler = handler;
     this.reader.setMode('line');
   }
@@ -141,18 +197,26 @@ export class ImapSession {
     this.reader.setMode('command');
   }
 
-  /** Reports queued mailbox changes now (IDLE, and the end of each command). */
+  /**
+   * Reports queued mailbox changes now (IDLE, and the end of each command),
+   * in one write: what is queued is bounded by the mailbox, and the next
+   * command waits for the client to read it.
+   */
   flushUpdates(allowExpunge: boolean): void {
     const selected = this.selected;
     if (selected === null) return;
-    for (const line of selected.flush(allowExpunge)) this.send(line);
+    const lines = selected.flush(allowExpunge);
+    if (lines.length > 0) this.send(lines.join('\r\n'));
   }
 
   /** Sends the tagged completion of a command that waited for client lines. */
   complete(tag: string, name: string, result: Completion | CommandError): void {
     if (result instanceof CommandError) {
+      // As Dovecot: the EXPUNGE behind the refusal comes first, where it may.
+      if (result.code === 'EXPUNGEISSUED') this.flushUpdates(!NO_EXPUNGE.has(name));
       // Texts may echo what the client sent (a mailbox name); a line break there would forge responses.
       this.send(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${result.message.replace(/[^\x20-\x7e]/g, '?')}`);
+      result.after?.();
       return;
     }
     this.flushUpdates(!NO_EXPUNGE.has(name));
@@ -181,6 +245,7 @@ export class ImapSession {
     if (this.closed) return;
     this.closed = true;
     this.reader.close();
+    this.flushText();
     this.socket.end();
     this.cleanup();
   }
@@ -189,7 +254,14 @@ export class ImapSession {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.on('error', () => undefined);
+    // Writes stuck behind a client that does not read are no activity, so this fires then too.
     socket.setTimeout(this.ctx.idleMs, () => {
+      if (this.closed || socket.writableLength > 0) {
+        // Output unread all this time will not be read, nor would a BYE behind it: drop the connection.
+        drop(socket);
+        this.cleanup();
+        return;
+      }
       this.send('* BYE Autologout; idle for too long');
       this.close();
     });
@@ -214,17 +286,24 @@ export class ImapSession {
   }
 
   /** A line for a command that waits on the client (IDLE, AUTHENTICATE); a bug there must not take the process down. */
-  private onLine(bytes: Buffer): void {
+  private onLine(bytes: Buffer): void | Promise<void> {
+    this.heard = true;
     try {
-      this.lineHandler?.(bytes);
+      const result = this.lineHandler?.(bytes);
+      if (result instanceof Promise) return result.catch((error: unknown) => this.lineFailed(error));
     } catch (error) {
-      this.ctx.logger.error({ err: error }, 'IMAP line handler failed');
-      this.endLineMode();
-      this.send('* NO [SERVERBUG] Internal error');
+      this.lineFailed(error);
     }
   }
 
+  private lineFailed(error: unknown): void {
+    this.ctx.logger.error({ err: error }, 'IMAP line handler failed');
+    this.endLineMode();
+    this.send('* NO [SERVERBUG] Internal error');
+  }
+
   private onReadError(error: ReadError): void {
+    this.heard = true;
     const code = error.code ? `[${error.code}] ` : '';
     this.send(`${error.tag ?? '*'} ${error.status} ${code}${error.text}`);
     this.countBad();
@@ -242,15 +321,34 @@ export class ImapSession {
    * one would otherwise meet the client's delayed ACK and wait ~40 ms.
    */
   private async onCommand(bytes: Buffer): Promise<void> {
+    if (this.isHttp(bytes)) {
+      // Nothing the request carries may run: a page's fetch() body could hold IMAP commands.
+      this.send('* BYE This port speaks IMAP, not HTTP');
+      this.close();
+      return;
+    }
     this.socket.cork();
     try {
       await this.runCommand(bytes);
     } finally {
       this.uncork();
     }
+    // A client that does not read its replies gets no further command run until it does.
+    if (!this.closed && congested(this.socket)) await drained(this.socket);
+  }
+
+  /** An HTTP request line as the first line, or a header line before login (see guard/http-probe.ts). */
+  private isHttp(bytes: Buffer): boolean {
+    const first = !this.heard;
+    this.heard = true;
+    if (this.state.kind !== 'notAuthenticated') return false;
+    const eol = bytes.indexOf(0x0a);
+    const line = bytes.toString('latin1', 0, Math.min(eol < 0 ? bytes.length : eol, PROBE_BYTES)).replace(/\r$/, '');
+    return (first && isHttpRequestLine(line)) || isHttpHeaderLine(line);
   }
 
   private uncork(): void {
+    this.flushText();
     while (this.socket.writableCorked > 0) this.socket.uncork();
   }
 
@@ -306,6 +404,19 @@ export class ImapSession {
       if (error.status === 'BAD') this.countBad();
       else this.badInARow = 0;
     }
+  }
+}
+
+/**
+ * Ends a connection whose client has stopped reading: a reset, since a FIN
+ * would wait behind the unread output and the kernel would keep it all.
+ * TLS sockets have no TCP handle of their own to reset.
+ */
+function drop(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

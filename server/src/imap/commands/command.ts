@@ -11,6 +11,9 @@ export interface Completion {
 
 /** A tagged NO or BAD, with an RFC 5530 response code where one fits. */
 export class CommandError extends Error {
+  /** Runs after the tagged reply is sent (the close after too many failed logins). */
+  after?: () => void;
+
   constructor(
     readonly status: 'NO' | 'BAD',
     message: string,

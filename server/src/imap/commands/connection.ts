@@ -76,17 +76,27 @@ export const starttls: CommandSpec = {
 /** Failed logins a connection may make before it is closed, so passwords cannot be tried without end. */
 const MAX_FAILED_LOGINS = 5;
 
-function logIn(session: ImapSession, user: string, password: string): { code: string; text: string } {
-  const { credentials } = session.ctx;
+/**
+ * Checks a login. With --imap-auth, each attempt first waits its turn in the
+ * throttle shared by every protocol, and a failure makes the next attempt
+ * from that address wait longer; without, any password is right, so nothing
+ * waits.
+ */
+async function logIn(session: ImapSession, user: string, password: string): Promise<{ code: string; text: string }> {
+  const { credentials, throttle } = session.ctx;
+  const address = session.remoteAddress;
+  if (credentials !== null) await throttle.admit(address);
+  if (session.isClosed) throw no('Connection closed');
   if (user === '' || (credentials !== null && !sameSecret(credentials.get(user), password))) {
+    if (credentials !== null) throttle.failed(address);
+    const error = no('Invalid user name or password', 'AUTHENTICATIONFAILED');
     if (++session.failedLogins >= MAX_FAILED_LOGINS) {
-      // After the tagged NO, which the dispatcher sends when this throw unwinds.
-      queueMicrotask(() => {
+      error.after = () => {
         session.send('* BYE Too many failed logins');
         session.close();
-      });
+      };
     }
-    throw no('Invalid user name or password', 'AUTHENTICATIONFAILED');
+    throw error;
   }
   session.state = { kind: 'authenticated', user, account: session.ctx.accounts.acquire(user) };
   // Dovecot's habit, which saves clients a CAPABILITY round trip (RFC 3501 §7.1 allows it).
@@ -110,7 +120,7 @@ export const login: CommandSpec = {
 };
 
 /** RFC 4616 PLAIN: authzid NUL authcid NUL passwd, base64; "=" is an empty initial response (RFC 4959). */
-function plain(session: ImapSession, encoded: string): { code: string; text: string } {
+function plain(session: ImapSession, encoded: string): Promise<{ code: string; text: string }> {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) throw bad('Invalid base64 in the SASL response');
   const parts = Buffer.from(encoded === '=' ? '' : encoded, 'base64').toString('utf8').split('\0');
   if (parts.length !== 3) throw no('Malformed PLAIN credentials', 'AUTHENTICATIONFAILED');
@@ -127,13 +137,13 @@ export const authenticate: CommandSpec = {
     if (keyword(mechanism, 'a SASL mechanism') !== 'PLAIN') throw no('Unsupported authentication mechanism; use PLAIN', 'CANNOT');
     if (initial !== undefined) return plain(session, astring(initial as ImapValue, 'an initial response'));
     session.send('+ ');
-    session.lineMode((line) => {
+    session.lineMode(async (line) => {
       session.endLineMode();
       const text = line.toString('latin1');
       // RFC 3501 §6.2.2: a lone "*" cancels.
       if (text === '*') return session.complete(command.tag, 'AUTHENTICATE', bad('Authentication cancelled'));
       try {
-        session.complete(command.tag, 'AUTHENTICATE', plain(session, text));
+        session.complete(command.tag, 'AUTHENTICATE', await plain(session, text));
       } catch (error) {
         if (!(error instanceof CommandError)) throw error;
         session.complete(command.tag, 'AUTHENTICATE', error);

@@ -1,9 +1,16 @@
 import type { Account } from '../mailbox/account.js';
+import { contentOf } from '../message.js';
 import type { ImapSession, SessionState } from '../session.js';
 import { formatSet } from '../wire/sequence-set.js';
 import { SELECTED, astring, bad, expectArgs, no, type CommandSpec } from './command.js';
 
-/** Copies the named messages into another mailbox; returns the COPYUID code (RFC 4315 §3), or null when nothing matched. */
+/**
+ * Copies the named messages into another mailbox; returns the COPYUID code
+ * (RFC 4315 §3), or null when nothing matched. When one of them is gone
+ * (expunged elsewhere, its EXPUNGE not sent yet), nothing is copied and the
+ * answer is NO [EXPUNGEISSUED], as Dovecot answers (RFC 2180 §4.4.1, RFC 5530):
+ * its bytes are not kept.
+ */
 function copyInto(session: ImapSession, setValue: string, target: string, uid: boolean): { code: string | null; moved: number[] } {
   const selected = session.selected!;
   const indexes = selected.resolve(setValue, uid);
@@ -11,17 +18,18 @@ function copyInto(session: ImapSession, setValue: string, target: string, uid: b
   const { account } = session.state as Extract<SessionState, { account: Account }>;
   const destination = account.get(target);
   if (destination === null) throw no(`Mailbox does not exist: ${target}`, 'TRYCREATE');
+  const contents = indexes.map((index) => contentOf(selected.messages[index]!));
+  if (contents.includes(null)) throw no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
   const sources: number[] = [];
   const copies: number[] = [];
   const moved: number[] = [];
-  for (const index of indexes) {
-    // A message expunged elsewhere but not yet reported is still copied (RFC 2180 §4.4.2): its bytes are at hand.
+  indexes.forEach((index, k) => {
     const message = selected.messages[index]!;
-    const copy = destination.append({ raw: message.raw, flags: [...message.flags], internalDate: message.internalDate, digest: message.digest });
+    const copy = destination.append({ ...contents[k]!, flags: [...message.flags], internalDate: message.internalDate });
     sources.push(message.uid);
     copies.push(copy.uid);
     moved.push(index);
-  }
+  });
   const code = sources.length === 0 ? null : `COPYUID ${destination.uidValidity} ${formatSet(sources)} ${formatSet(copies)}`;
   return { code, moved };
 }

@@ -1,4 +1,4 @@
-import { parseFetch, renderFetch } from '../fetch/index.js';
+import { parseFetch, renderFetchParts } from '../fetch/index.js';
 import { flagList } from '../fetch/flags.js';
 import { SELECTED, bad, expectArgs, keyword, no, type CommandSpec } from './command.js';
 import { parseFlags } from './flags.js';
@@ -8,6 +8,12 @@ import { parseFlags } from './flags.js';
  * new FLAGS go out with that message's response. Responses are written one
  * message at a time, waiting on the socket, so a fetch of every message
  * streams rather than building up in memory.
+ *
+ * A message gone from the mailbox (expunged elsewhere, or dropped by the
+ * store) whose EXPUNGE this session may not be sent yet still gets its
+ * response, as Dovecot answers (RFC 2180 §4.1.3): UID, FLAGS and
+ * INTERNALDATE as they were, NIL or empty values for the rest, and the
+ * tagged OK says [EXPUNGEISSUED] (RFC 5530).
  */
 export const fetch: CommandSpec = {
   states: SELECTED,
@@ -22,23 +28,31 @@ export const fetch: CommandSpec = {
     const indexes = selected.resolve(set.value, uid);
     if (indexes === null) throw bad('Invalid sequence set');
     const markSeen = request.setsSeen && !selected.readOnly;
+    let lost = false;
     for (const index of indexes) {
+      if (session.isClosed) return;
       const message = selected.messages[index]!;
       let flags = false;
       if (markSeen && !message.flags.has('\\Seen') && !selected.isExpunged(message)) {
         selected.mailbox.updateFlags(message, ['\\Seen'], [], session);
         flags = true;
       }
-      await session.write(renderFetch(message, index + 1, request, { uid, flags, recent: selected.isRecent(message) }));
+      const rendered = renderFetchParts(message, index + 1, request, { uid, flags, recent: selected.isRecent(message) });
+      lost ||= rendered.lost;
+      await session.write(rendered.chunks);
     }
+    if (lost) return { code: 'EXPUNGEISSUED', text: 'Some messages were already expunged' };
   },
 };
 
-/** RFC 3501 §6.4.6. */
+/**
+ * RFC 3501 §6.4.6. Messages expunged elsewhere are left alone (RFC 2180
+ * §4.2); the FETCH responses stream as FETCH's do.
+ */
 export const store: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const [set, item, value] = expectArgs(command, 3);
     if (set!.type !== 'atom') throw bad('Invalid sequence set');
     const match = /^([+-]?)FLAGS(\.SILENT)?$/.exec(keyword(item, 'FLAGS, +FLAGS or -FLAGS'));
@@ -51,15 +65,18 @@ export const store: CommandSpec = {
     const silent = match[2] !== undefined;
     let stored = 0;
     for (const index of indexes) {
+      if (session.isClosed) return;
       const message = selected.messages[index]!;
       if (selected.isExpunged(message)) continue;
       stored += 1;
+      const current = message.flags;
       const add = match[1] === '-' ? [] : flags;
-      const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...message.flags].filter((f) => !flags.includes(f));
-      selected.mailbox.updateFlags(message, add, remove, session);
+      const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...current].filter((f) => !flags.includes(f));
+      // Asking again for flags a message has is common (clients resend whole lists) and changes nothing.
+      if (add.some((f) => !current.has(f)) || remove.some((f) => current.has(f))) selected.mailbox.updateFlags(message, add, remove, session);
       if (!silent) {
         const uidItem = uid ? `UID ${message.uid} ` : '';
-        session.send(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);
+        await session.writeLine(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);
       }
     }
     // RFC 2180 §4.2.2: every named message was expunged elsewhere; the EXPUNGEs follow at the next chance.

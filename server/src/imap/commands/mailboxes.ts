@@ -152,7 +152,7 @@ function listPattern(value: ImapValue): string {
 /** RFC 3501 §6.3.8, with CHILDREN (RFC 3348) and SPECIAL-USE (RFC 6154) attributes. */
 export const list: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const { selection, reference, pattern } = listArgs(command);
     if (pattern === '') {
       // The hierarchy delimiter and root (RFC 3501 §6.3.8).
@@ -170,7 +170,7 @@ export const list: CommandSpec = {
       if (mailbox.specialUse !== null) attributes.push(mailbox.specialUse);
       if (selection.includes('SUBSCRIBED') && user.subscriptions.has(name)) attributes.push('\\Subscribed');
       if (selection.includes('SUBSCRIBED') && !user.subscriptions.has(name)) continue;
-      session.send(`* LIST (${attributes.join(' ')}) "${DELIMITER}" ${mailboxName(name)}`);
+      await session.writeLine(`* LIST (${attributes.join(' ')}) "${DELIMITER}" ${mailboxName(name)}`);
     }
   },
 };
@@ -178,7 +178,7 @@ export const list: CommandSpec = {
 /** RFC 3501 §6.3.9. */
 export const lsub: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [reference, pattern] = expectArgs(command, 2);
     const text = listPattern(pattern!);
     if (text === '') {
@@ -202,7 +202,7 @@ export const lsub: CommandSpec = {
     }
     const order = (a: string, b: string): number => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0);
     for (const [name, attributes] of [...found].sort(([a], [b]) => order(a, b))) {
-      session.send(`* LSUB (${attributes}) "${DELIMITER}" ${mailboxName(name)}`);
+      await session.writeLine(`* LSUB (${attributes}) "${DELIMITER}" ${mailboxName(name)}`);
     }
   },
 };

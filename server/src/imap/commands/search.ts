@@ -1,11 +1,25 @@
 import { parseSearch, parseSort, parseThread, runSearch, runSort, searchResponse, threadResponse, type SearchContext } from '../search/index.js';
 import type { ImapSession } from '../session.js';
-import { SELECTED, bad, no, type CommandSpec } from './command.js';
+import { SELECTED, bad, no, type CommandSpec, type Completion } from './command.js';
 
-function context(session: ImapSession): SearchContext {
+/** The selected mailbox to search, noting messages left out because they are gone and their text was needed. */
+function context(session: ImapSession): SearchContext & { unknown: boolean } {
   const selected = session.selected!;
   const messages = selected.messages;
-  return { messages, isRecent: (index) => selected.isRecent(messages[index]!) };
+  const ctx = {
+    messages,
+    unknown: false,
+    isRecent: (index: number) => selected.isRecent(messages[index]!),
+    onUnknown: () => {
+      ctx.unknown = true;
+    },
+  };
+  return ctx;
+}
+
+/** As Dovecot: OK [EXPUNGEISSUED] when a message expunged elsewhere could not be tested (RFC 5530). */
+function outcome(ctx: { unknown: boolean }): Completion | undefined {
+  return ctx.unknown ? { code: 'EXPUNGEISSUED' } : undefined;
 }
 
 function refuse(error: { error: string; code?: string }): never {
@@ -21,6 +35,7 @@ export const search: CommandSpec = {
     if ('error' in request) refuse(request);
     const ctx = context(session);
     await session.write(Buffer.from(searchResponse(runSearch(request, ctx), request, ctx, { uid, tag: command.tag }), 'latin1'));
+    return outcome(ctx);
   },
 };
 
@@ -28,12 +43,13 @@ export const search: CommandSpec = {
 export const sort: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const request = parseSort(command.args);
     if ('error' in request) refuse(request);
     const ctx = context(session);
     const ordered = runSort(request, ctx);
-    session.send(`* SORT${ordered.map((i) => ` ${uid ? ctx.messages[i]!.uid : i + 1}`).join('')}`);
+    await session.writeLine(`* SORT${ordered.map((i) => ` ${uid ? ctx.messages[i]!.uid : i + 1}`).join('')}`);
+    return outcome(ctx);
   },
 };
 
@@ -44,6 +60,8 @@ export const thread: CommandSpec = {
   async handle(session, command, uid) {
     const request = parseThread(command.args);
     if ('error' in request) refuse(request);
-    await session.write(Buffer.from(threadResponse(request, context(session), { uid }), 'latin1'));
+    const ctx = context(session);
+    await session.write(Buffer.from(threadResponse(request, ctx, { uid }), 'latin1'));
+    return outcome(ctx);
   },
 };

@@ -50,17 +50,20 @@ export const expunge: CommandSpec = {
 /**
  * RFC 2177: reports changes as they happen until the client sends DONE. The
  * selected view calls back on every queued change; EXPUNGE may go out too,
- * since IDLE is a command in progress (RFC 3501 §7.4.1).
+ * since IDLE is a command in progress (RFC 3501 §7.4.1). Reports wait while
+ * the client has not read earlier ones; the changes wait in the view.
  */
 export const idle: CommandSpec = {
   states: AUTHENTICATED,
   handle(session: ImapSession, command) {
     expectArgs(command, 0);
     const selected = session.selected;
+    let idling = true;
     session.send('+ idling');
     session.flushUpdates(true);
-    if (selected !== null) selected.onChange = () => queueMicrotask(() => session.flushUpdates(true));
+    if (selected !== null) selected.onChange = () => session.whenWritable(() => idling && session.flushUpdates(true));
     session.lineMode((line) => {
+      idling = false;
       session.endLineMode();
       if (selected !== null) selected.onChange = null;
       if (line.toString('latin1').toUpperCase() === 'DONE') session.complete(command.tag, 'IDLE', { text: 'IDLE terminated' });

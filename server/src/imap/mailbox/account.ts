@@ -1,4 +1,5 @@
 import type { MessageStore } from '../../store/message-store.js';
+import { contentOf } from '../message.js';
 import { FolderMailbox } from './folder-mailbox.js';
 import { InboxMailbox } from './inbox-mailbox.js';
 import { nextUidValidity, type Mailbox } from './mailbox.js';
@@ -117,7 +118,10 @@ export class Account {
       if (created !== null) return created;
       const folder = this.folders.get(target)!;
       const messages = this.inbox.messages();
-      for (const m of messages) folder.append({ raw: m.raw, flags: [...m.flags], internalDate: m.internalDate, digest: m.digest });
+      for (const m of messages) {
+        const content = contentOf(m);
+        if (content !== null) folder.append({ ...content, flags: [...m.flags], internalDate: m.internalDate });
+      }
       this.inbox.expunge(messages);
       return null;
     }

@@ -4,13 +4,24 @@ import { Mailbox, type NewMessage } from './mailbox.js';
 import type { FolderQuota } from './quota.js';
 
 class FolderMessage implements ImapMessage {
+  /** What the quota counted. */
+  readonly size: number;
+
   constructor(
     readonly uid: number,
-    readonly raw: Buffer,
+    public raw: Buffer | null,
     readonly internalDate: number,
     public flags: ReadonlySet<string>,
-    readonly digest: MessageDigest,
-  ) {}
+    public digest: MessageDigest | null,
+  ) {
+    this.size = raw?.length ?? 0;
+  }
+
+  /** Out of the folder: its bytes go, as INBOX's do when the store drops them, though a session may still number it. */
+  drop(): void {
+    this.raw = null;
+    this.digest = null;
+  }
 }
 
 /** A user's own folder (or Sent, Drafts, Trash): messages held in memory, copies sharing bytes with their source. */
@@ -53,7 +64,10 @@ export class FolderMailbox extends Mailbox {
     const gone = new Set(messages);
     const removed = this.list.filter((m) => gone.has(m));
     if (removed.length === 0) return;
-    for (const m of removed) this.quota.release(m.raw.length);
+    for (const m of removed) {
+      this.quota.release(m.size);
+      m.drop();
+    }
     this.list = this.list.filter((m) => !gone.has(m));
     this.events.emit('expunge', removed);
   }
@@ -62,7 +76,10 @@ export class FolderMailbox extends Mailbox {
   clear(): void {
     const removed = this.list;
     this.list = [];
-    for (const m of removed) this.quota.release(m.raw.length);
+    for (const m of removed) {
+      this.quota.release(m.size);
+      m.drop();
+    }
     if (removed.length > 0) this.events.emit('expunge', removed);
   }
 }

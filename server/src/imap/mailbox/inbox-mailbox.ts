@@ -5,28 +5,41 @@ import type { StoredMessage } from '../../store/types.js';
 import type { ImapMessage } from '../message.js';
 import { Mailbox, type NewMessage } from './mailbox.js';
 
-/** A captured message seen through IMAP: the store's record, read live (flags included). */
+/** Shared by every message dropped without flags, and by those dropped all at once (the store was cleared). */
+const NO_FLAGS: ReadonlySet<string> = new Set();
+
+/**
+ * A captured message seen through IMAP. It keeps only what names it and
+ * reads the rest from the store while the store has it, so a session that
+ * still numbers an evicted message (its EXPUNGE not sent yet) does not keep
+ * the message's bytes alive: memory stays bounded by the store's limits.
+ */
 class CapturedMessage implements ImapMessage {
-  constructor(readonly stored: StoredMessage) {}
+  /** The flags the message had when the store dropped it. */
+  private lastFlags: ReadonlySet<string> = NO_FLAGS;
 
-  get uid(): number {
-    return this.stored.uid;
-  }
+  constructor(
+    private readonly store: MessageStore,
+    readonly id: string,
+    readonly uid: number,
+    readonly internalDate: number,
+  ) {}
 
-  get raw(): Buffer {
-    return this.stored.raw;
-  }
-
-  get internalDate(): number {
-    return this.stored.receivedAt;
+  get raw(): Buffer | null {
+    return this.store.get(this.id)?.raw ?? null;
   }
 
   get flags(): ReadonlySet<string> {
-    return this.stored.flags;
+    return this.store.get(this.id)?.flags ?? this.lastFlags;
   }
 
-  get digest(): MessageDigest {
-    return this.stored.digest;
+  get digest(): MessageDigest | null {
+    return this.store.get(this.id)?.digest ?? null;
+  }
+
+  /** The store is dropping the message: its flags stay known for FETCH FLAGS and flag searches until the EXPUNGE is sent. */
+  dropped(flags: ReadonlySet<string>): void {
+    this.lastFlags = flags.size === 0 ? NO_FLAGS : flags;
   }
 }
 
@@ -39,7 +52,11 @@ class CapturedMessage implements ImapMessage {
  */
 export class InboxMailbox extends Mailbox {
   private readonly filter: ((message: StoredMessage) => boolean) | null;
-  /** One wrapper per message, so every session and event speaks of the same object. */
+  /**
+   * One wrapper per message, so every session and event speaks of the same
+   * object. Weak, and the wrapper does not hold the message, so an entry
+   * goes when the store drops its message.
+   */
   private readonly wrappers = new WeakMap<StoredMessage, CapturedMessage>();
   /** The session whose own flag change is being applied, for the event it causes. */
   private source: object | null = null;
@@ -55,7 +72,14 @@ export class InboxMailbox extends Mailbox {
     if (this.visible(message)) this.events.emit('flags', this.wrap(message), this.source);
   };
   private readonly onDelete = (messages: StoredMessage[]): void => {
-    const gone = messages.filter((m) => this.visible(m)).map((m) => this.wrap(m));
+    const gone: CapturedMessage[] = [];
+    for (const message of messages) {
+      // No wrapper, no session that knows the message.
+      const wrapper = this.wrappers.get(message);
+      if (wrapper === undefined || !this.visible(message)) continue;
+      wrapper.dropped(message.flags);
+      gone.push(wrapper);
+    }
     if (gone.length > 0) this.events.emit('expunge', gone);
   };
   private readonly onClear = (): void => {
@@ -108,14 +132,14 @@ export class InboxMailbox extends Mailbox {
     if (!(message instanceof CapturedMessage)) return;
     this.source = source;
     try {
-      this.store.updateFlags(message.stored.id, add, remove);
+      this.store.updateFlags(message.id, add, remove);
     } finally {
       this.source = null;
     }
   }
 
   expunge(messages: readonly ImapMessage[]): void {
-    const ids = messages.flatMap((m) => (m instanceof CapturedMessage ? [m.stored.id] : []));
+    const ids = messages.flatMap((m) => (m instanceof CapturedMessage ? [m.id] : []));
     this.store.delete(ids);
   }
 
@@ -134,7 +158,7 @@ export class InboxMailbox extends Mailbox {
   private wrap(message: StoredMessage): CapturedMessage {
     let wrapper = this.wrappers.get(message);
     if (wrapper === undefined) {
-      wrapper = new CapturedMessage(message);
+      wrapper = new CapturedMessage(this.store, message.id, message.uid, message.receivedAt);
       this.wrappers.set(message, wrapper);
     }
     return wrapper;

@@ -1,7 +1,7 @@
 import type { ImapMessage } from '../message.js';
 import { parseSequenceSet, selectSorted } from '../wire/sequence-set.js';
 import { DAY } from './dates.js';
-import { factsOf, internalSeconds } from './message-facts.js';
+import { factsOf, internalSeconds, MessageGone } from './message-facts.js';
 import { entityTexts } from './message-text.js';
 import type { Criterion, SearchContext, SearchRequest } from './types.js';
 
@@ -10,6 +10,9 @@ type Test = (index: number) => boolean;
 /**
  * Rough cost of testing one message, so that AND tries flags and sets before
  * headers, and headers before bodies: the answer is the same in any order.
+ * Whatever reads the message's text costs 2 or more, so that for a message
+ * that is gone, AND and OR decide on flags, sets and dates first where
+ * those suffice, before a text test finds the text missing.
  */
 function cost(criterion: Criterion): number {
   switch (criterion.kind) {
@@ -21,6 +24,7 @@ function cost(criterion: Criterion): number {
     case 'date':
       return criterion.sent ? 2 : 1;
     case 'size':
+      return 2;
     case 'age':
       return 1;
     case 'header':
@@ -149,10 +153,22 @@ class Compiler {
   }
 }
 
-/** The 0-based indexes of the messages matching a search, ascending. */
+/**
+ * The 0-based indexes of the messages matching a search, ascending. A gone
+ * message whose result depends on its text matches nothing, and
+ * `ctx.onUnknown` hears of it, as Dovecot leaves such a message out and
+ * answers OK [EXPUNGEISSUED].
+ */
 export function runSearch(request: SearchRequest, ctx: SearchContext): number[] {
   const test = new Compiler(ctx).compile(request.criteria);
   const hits: number[] = [];
-  for (let i = 0; i < ctx.messages.length; i++) if (test(i)) hits.push(i);
+  for (let i = 0; i < ctx.messages.length; i++) {
+    try {
+      if (test(i)) hits.push(i);
+    } catch (error) {
+      if (!(error instanceof MessageGone)) throw error;
+      ctx.onUnknown?.(i);
+    }
+  }
   return hits;
 }

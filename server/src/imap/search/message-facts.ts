@@ -1,5 +1,5 @@
 import { parseAddressList } from '../../mime/address-list.js';
-import type { MimePart } from '../../mime/part-index.js';
+import { indexMessage, type MimePart } from '../../mime/part-index.js';
 import type { ImapMessage } from '../message.js';
 import { baseSubject, type BaseSubject } from './base-subject.js';
 import { casemap } from './casemap.js';
@@ -115,15 +115,37 @@ export interface ThreadLinks {
   readonly references: readonly string[];
 }
 
-const cache = new WeakMap<Buffer, MessageFacts>();
+/** A search needs the text of a message that is gone: its result for that message is unknown (RFC 5530 EXPUNGEISSUED). */
+export class MessageGone extends Error {}
 
+/** Dropped with the bytes they are keyed by, so an evicted message's facts go with it. */
+const cache = new WeakMap<Buffer, MessageFacts>();
+let blank: MessageFacts | undefined;
+
+/** The facts of a message; throws MessageGone when the message is gone. */
 export function factsOf(message: ImapMessage): MessageFacts {
-  let facts = cache.get(message.raw);
+  const { raw, digest } = message;
+  if (raw === null || digest === null) throw new MessageGone();
+  let facts = cache.get(raw);
   if (facts === undefined) {
-    facts = new MessageFacts(message.raw, message.digest.root);
-    cache.set(message.raw, facts);
+    facts = new MessageFacts(raw, digest.root);
+    cache.set(raw, facts);
   }
   return facts;
+}
+
+/**
+ * For SORT and THREAD, which order every message they are given: a gone
+ * message sorts as an empty one (no fields, size 0, dated by INTERNALDATE),
+ * as Dovecot keeps it in its results.
+ */
+export function factsOrBlank(message: ImapMessage): MessageFacts {
+  if (message.raw !== null && message.digest !== null) return factsOf(message);
+  if (blank === undefined) {
+    const empty = Buffer.alloc(0);
+    blank = new MessageFacts(empty, indexMessage(empty).root);
+  }
+  return blank;
 }
 
 /**
@@ -131,7 +153,7 @@ export function factsOf(message: ImapMessage): MessageFacts {
  * or the internal date when the message has none (RFC 5256 §2.2).
  */
 export function sortDate(message: ImapMessage): number {
-  return factsOf(message).sentDate()?.time ?? internalSeconds(message);
+  return factsOrBlank(message).sentDate()?.time ?? internalSeconds(message);
 }
 
 /** INTERNALDATE in whole seconds, the precision IMAP gives it. */

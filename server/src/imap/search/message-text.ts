@@ -3,6 +3,7 @@ import type { ImapMessage } from '../message.js';
 import { casemap } from './casemap.js';
 import { decodeHeaderValue } from './encoded-words.js';
 import { asciiLower, headerLines, type HeaderLine } from './header-lines.js';
+import { MessageGone } from './message-facts.js';
 import { Rfc822Cursor } from './rfc822-cursor.js';
 import { charsetText, decodeBase64, decodeQuotedPrintable } from './transfer-decoding.js';
 
@@ -30,12 +31,14 @@ const MAX_KEPT_CHARS = 1 << 20;
 
 /** Worked out on the first BODY or TEXT search, then kept with the message's bytes. */
 export function entityTexts(message: ImapMessage): readonly EntityText[] {
-  let found = texts.get(message.raw);
+  const { raw, digest } = message;
+  if (raw === null || digest === null) throw new MessageGone();
+  let found = texts.get(raw);
   if (found === undefined) {
-    found = readEntities(message.raw, message.digest.root);
+    found = readEntities(raw, digest.root);
     let chars = 0;
     for (const { head, body } of found) chars += head.length + body.length;
-    if (chars <= MAX_KEPT_CHARS) texts.set(message.raw, found);
+    if (chars <= MAX_KEPT_CHARS) texts.set(raw, found);
   }
   return found;
 }

@@ -2,7 +2,7 @@ import type { ImapMessage } from '../message.js';
 import type { ImapValue } from '../wire/types.js';
 import { compareCodePoints } from './casemap.js';
 import { runSearch } from './evaluate.js';
-import { factsOf, internalSeconds, sortDate } from './message-facts.js';
+import { factsOrBlank, internalSeconds, sortDate } from './message-facts.js';
 import { attempt, parseSearchAfter, SearchSyntaxError } from './parse-search.js';
 import type { SearchContext, SearchError, SortKey, SortRequest } from './types.js';
 
@@ -41,7 +41,7 @@ export function parseSort(args: readonly ImapValue[]): SortRequest | SearchError
 
 /** A sort key's value for one message: numbers compare as numbers, strings by code point. */
 function keyOf(key: SortKey, message: ImapMessage): number | string {
-  const facts = factsOf(message);
+  const facts = factsOrBlank(message);
   switch (key) {
     case 'ARRIVAL':
       return internalSeconds(message);

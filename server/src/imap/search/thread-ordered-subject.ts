@@ -1,6 +1,6 @@
 import type { ImapMessage } from '../message.js';
 import { compareCodePoints } from './casemap.js';
-import { factsOf, sortDate } from './message-facts.js';
+import { factsOrBlank, sortDate } from './message-facts.js';
 import type { ThreadNode } from './thread-tree.js';
 
 /**
@@ -13,7 +13,7 @@ import type { ThreadNode } from './thread-tree.js';
 export function orderedSubjectThreads(hits: readonly number[], messages: readonly ImapMessage[]): ThreadNode[] {
   const entries = hits.map((index) => ({
     index,
-    subject: factsOf(messages[index]!).baseSubject()?.subject ?? '',
+    subject: factsOrBlank(messages[index]!).baseSubject()?.subject ?? '',
     date: sortDate(messages[index]!),
   }));
   entries.sort((a, b) => compareCodePoints(a.subject, b.subject) || a.date - b.date || a.index - b.index);

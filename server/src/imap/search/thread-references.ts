@@ -1,5 +1,5 @@
 import type { ImapMessage } from '../message.js';
-import { factsOf } from './message-facts.js';
+import { factsOrBlank } from './message-facts.js';
 import { byDate, type ThreadNode } from './thread-tree.js';
 
 const NONE = -1;
@@ -96,7 +96,7 @@ interface Root {
  * Hash maps throughout, no step quadratic in the number of messages.
  */
 export function referencesThreads(hits: readonly number[], messages: readonly ImapMessage[]): ThreadNode[] {
-  const facts = hits.map((index) => factsOf(messages[index]!));
+  const facts = hits.map((index) => factsOrBlank(messages[index]!));
   const links = new Links(facts.reduce((sum, f) => sum + 1 + f.threadLinks().references.length, 0));
   hits.forEach((index, k) => {
     const { id, references } = facts[k]!.threadLinks();
@@ -169,7 +169,7 @@ export function referencesThreads(hits: readonly number[], messages: readonly Im
   const bySubject = new Map<string, number>();
   roots.forEach((root, i) => {
     if (root.ignore) return;
-    const subject = factsOf(messages[root.first]!).baseSubject();
+    const subject = factsOrBlank(messages[root.first]!).baseSubject();
     if (subject === null || subject.subject === '') return;
     const held = bySubject.get(subject.subject);
     if (held === undefined) {

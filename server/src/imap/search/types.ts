@@ -7,6 +7,8 @@ export interface SearchContext {
   readonly messages: readonly ImapMessage[];
   /** \Recent is per session (RFC 3501 §2.3.2), so the session answers it. */
   isRecent(index: number): boolean;
+  /** A message that is gone and whose match depends on its text: left out of the results. */
+  onUnknown?(index: number): void;
 }
 
 /** A parse failure; BADCHARSET asks for `NO [BADCHARSET (US-ASCII UTF-8)]` (RFC 3501 §6.4.4). */
