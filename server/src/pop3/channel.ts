@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { congested, drained } from '../guard/output.js';
+import { TimeSlice } from '../guard/time-slice.js';
 import { LineReader } from './line-reader.js';
 
 /**
@@ -138,6 +139,7 @@ export class CommandChannel {
 
   private async run(): Promise<void> {
     this.running = true;
+    const slice = new TimeSlice();
     try {
       let reply: Iterator<unknown> | null = null;
       while (!this.closed) {
@@ -160,6 +162,9 @@ export class CommandChannel {
         if (congested(this.current)) {
           this.hold();
           await drained(this.current);
+        } else if (slice.due) {
+          this.hold();
+          await slice.yield();
         }
       }
     } finally {

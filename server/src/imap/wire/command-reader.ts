@@ -1,3 +1,4 @@
+import { TimeSlice } from '../../guard/time-slice.js';
 import type { WireLimits } from './limits.js';
 import { isTag } from './parser.js';
 
@@ -57,6 +58,8 @@ export class CommandReader {
   private busy = false;
   private closed = false;
   private mode: 'command' | 'line' = 'command';
+  /** Pipelined commands run back to back only this long before others get a turn. */
+  private readonly slice = new TimeSlice();
 
   /** The command being assembled. */
   private parts: Buffer[] = [];
@@ -241,16 +244,18 @@ export class CommandReader {
   private run(result: void | Promise<void>): void {
     if (!(result instanceof Promise)) return;
     this.busy = true;
-    result.then(
-      () => {
+    const next = (): void => {
+      if (!this.slice.due) {
         this.busy = false;
         this.drain();
-      },
-      () => {
+        return;
+      }
+      void this.slice.yield().then(() => {
         this.busy = false;
         this.drain();
-      },
-    );
+      });
+    };
+    result.then(next, next);
   }
 }
 
