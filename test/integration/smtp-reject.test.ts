@@ -4,9 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { whileProbing } from '../helpers/latency-probe.js';
 import { api, clearAll, useMailroom } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
+/** RULE_LIMITS.textLength: the longest match a rule may have. */
+const RULE_MATCH_LIMIT = 512;
 const START_RULES = ['rcpt:*@bounce.test=550 No such user here', 'mail:<>=553 No bounces please'];
 const mailroom = await useMailroom({ smtpReject: START_RULES.join('\n') });
 const transport = nodemailer.createTransport({ host: mailroom.host, port: mailroom.ports.smtp, ignoreTLS: true });
@@ -248,6 +251,82 @@ describe('SMTP reject rules', () => {
     expect(spec.tags.map((t) => t.name)).toContain('smtp');
     expect(Object.keys(spec.paths['/api/smtp/rules']!).sort()).toStrictEqual(['get', 'put']);
     expect(spec.paths['/api/smtp/rules']!.put!.tags).toStrictEqual(['smtp']);
+  });
+});
+
+describe('SMTP reject rule globs', () => {
+  beforeEach(async () => {
+    await clearAll(mailroom);
+  });
+
+  /** smtp-server takes a path of up to 253 characters, so this is the longest local part with that domain. */
+  const longest = (domain: string): string => '-'.repeat(253 - 1 - domain.length);
+
+  /** A RCPT TO answered within 500 ms, health requests never waiting 150 ms meanwhile. */
+  async function rcpt(wire: SmtpWire, address: string): Promise<string[]> {
+    const { result, ms, maxLatency } = await whileProbing(mailroom, () => wire.command(`RCPT TO:<${address}>`));
+    expect(ms).toBeLessThan(500);
+    expect(maxLatency).toBeLessThan(150);
+    return result.lines;
+  }
+
+  it('answers RCPT TO for the longest address at once under globs that make a backtracking matcher run for ever', async () => {
+    // The security review's glob, and the longest glob a rule may have.
+    const review = '*-*-*-*-*@*.test';
+    const long = `${'*-'.repeat(120)}?${'*'.repeat(264)}@*.test`;
+    expect(long).toHaveLength(RULE_MATCH_LIMIT);
+    const put = await putRules([
+      { on: 'rcpt', match: long, reply: { code: 551, text: 'Many dashes' } },
+      { on: 'rcpt', match: review, reply: { code: 550, text: 'Some dashes' } },
+    ]);
+    expect(put.status).toBe(200);
+    const wire = await session();
+    expect((await wire.command('MAIL FROM:<app@example.com>')).lines).toStrictEqual(['250 2.1.0 Accepted']);
+    expect(await rcpt(wire, `${longest('x.tesx')}@x.tesx`)).toStrictEqual(['250 2.1.5 Accepted']);
+    expect(await rcpt(wire, `${longest('x.test')}@x.test`)).toStrictEqual(['551 5.1.6 Many dashes']);
+    expect(await rcpt(wire, 'a-b-c-d-e@x.test')).toStrictEqual(['550 5.1.1 Some dashes']);
+    expect(await rcpt(wire, `${'-'.repeat(120)}@x.test`)).toStrictEqual(['550 5.1.1 Some dashes']);
+    expect((await wire.command(`RCPT TO:<-${longest('x.tesx')}@x.tesx>`)).lines).toStrictEqual(['501 5.1.3 Error: Bad recipient address syntax']);
+    wire.close();
+  });
+
+  it('refuses a 10,000-character glob, as any over 512 characters', async () => {
+    const response = await putRules([{ on: 'rcpt', match: `${'*-'.repeat(4992)}*@*.test`, reply: { code: 550, text: 'x' } }]);
+    expect(response).toMatchObject({ status: 400, body: { error: 'bad_request', message: 'body/rules/0/match must NOT have more than 512 characters' } });
+  });
+
+  it('matches ? as one character, * as any run, case-insensitively, and <> as the null sender only', async () => {
+    expect(
+      (
+        await putRules([
+          { on: 'mail', match: '<>', reply: { code: 553, text: 'No bounces' } },
+          { on: 'mail', match: 'ÄPP?@*', reply: { code: 451, text: 'Not now' } },
+          { on: 'rcpt', match: 'user?@Example.TEST', reply: { code: 550, text: 'One' } },
+          { on: 'rcpt', match: '*@*.invalid', reply: { code: 551, text: 'Invalid' } },
+          { on: 'rcpt', match: '%@*', reply: { code: 552, text: 'Percent' } },
+        ])
+      ).status,
+    ).toBe(200);
+    const wire = await session();
+    expect((await wire.command('MAIL FROM:<>')).lines).toStrictEqual(['553 5.1.3 No bounces']);
+    expect((await wire.command('MAIL FROM:<äpp1@x.test>')).lines).toStrictEqual(['451 4.3.0 Not now']);
+    expect((await wire.command('MAIL FROM:<äpp@x.test>')).lines).toStrictEqual(['250 2.1.0 Accepted']);
+    expect((await wire.command('RSET')).code).toBe(250);
+    expect((await wire.command('MAIL FROM:<äpp12@x.test>')).lines).toStrictEqual(['250 2.1.0 Accepted']);
+    for (const [address, reply] of [
+      ['USER1@example.test', '550 5.1.1 One'],
+      ['user1@EXAMPLE.test', '550 5.1.1 One'],
+      ['user@example.test', '250 2.1.5 Accepted'],
+      ['user12@example.test', '250 2.1.5 Accepted'],
+      ['a@b.invalid', '551 5.1.6 Invalid'],
+      ['a@b.c.INVALID', '551 5.1.6 Invalid'],
+      ['a@invalid', '250 2.1.5 Accepted'],
+      ['%@x.test', '552 5.2.2 Percent'],
+      ['a@x.test', '250 2.1.5 Accepted'],
+    ]) {
+      expect((await wire.command(`RCPT TO:<${address}>`)).lines, address).toStrictEqual([reply]);
+    }
+    wire.close();
   });
 });
 

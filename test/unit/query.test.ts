@@ -20,7 +20,8 @@ describe('query language', () => {
     expect(tokenize('subject:"half open')).toStrictEqual([{ negated: false, key: 'subject', value: 'half open' }]);
   });
 
-  const text = (m: StoredMessage) => searchText(m.raw, m.digest.textPart);
+  // Lower-cased, as BodyTexts keeps it.
+  const text = (m: StoredMessage) => searchText(m.raw, m.digest.textPart).toLowerCase();
 
   it('matches against stored messages', () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
@@ -69,5 +70,26 @@ describe('query language', () => {
     for (const bad of ['after:2026-11-27T10:00', 'before:2026-02-30', 'after:2026-11-27T25:00Z', 'header:=x', 'before:yesterday']) {
       expect(() => compileQuery(bad, text), bad).toThrow(QueryError);
     }
+  });
+
+  it('matches words as plain text, case-insensitively, whatever regular expression syntax they hold', () => {
+    const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
+    const add = (subject: string) =>
+      store.add({ raw: Buffer.from(`Subject: ${subject}\r\n\r\nx\r\n`), envelope: { mailFrom: 'a@app.test', rcptTo: ['b@app.test'] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
+    const plus = add('Total: A+B (ÉTÉ)');
+    const star = add('a.*b ab');
+    const aqua = add('xqua Aqua');
+    const ids = (query: string) => store.page(compileQuery(query, text), 0, 10).messages.map((m) => m.id).sort();
+    expect(ids('subject:a+b')).toStrictEqual([plus.id]);
+    expect(ids('subject:été')).toStrictEqual([plus.id]);
+    expect(ids('subject:"(été)"')).toStrictEqual([plus.id]);
+    expect(ids('subject:.*')).toStrictEqual([star.id]);
+    expect(ids('subject:A.*B')).toStrictEqual([star.id]);
+    expect(ids('subject:ab')).toStrictEqual([star.id]);
+    expect(ids('subject:":"')).toStrictEqual([plus.id]);
+    // Searched from the rarest character on, `q`, which occurs first where `a` does not precede it.
+    expect(ids('subject:aqua')).toStrictEqual([aqua.id]);
+    expect(ids('AQUA')).toStrictEqual([aqua.id]);
+    expect(ids('subject:xaqua')).toStrictEqual([]);
   });
 });

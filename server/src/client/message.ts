@@ -127,7 +127,8 @@ export class Message implements MessageDetail {
   /**
    * Codes found in the message (one-time passwords, verification codes), by
    * Mailroom's default pattern or by `pattern`: a RegExp is sent as its source,
-   * so its flags do not travel.
+   * so its flags do not travel. Mailroom runs it on RE2, which has no lookaround
+   * or backreferences: such a pattern is refused with a MailroomError (400).
    */
   async codes(pattern?: string | RegExp): Promise<string[]> {
     const source = pattern instanceof RegExp ? pattern.source : pattern;

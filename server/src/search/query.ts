@@ -12,7 +12,7 @@ const MAX_TERMS = 64;
 
 type Matcher = (message: StoredMessage) => boolean;
 
-/** Where free words find a message's body text. */
+/** Where free words find a message's body text, lower-cased (as BodyTexts keeps it). */
 export type TextSource = (message: StoredMessage) => string;
 
 interface Term {
@@ -48,28 +48,63 @@ export function tokenize(query: string): Term[] {
   return terms;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+type Needle = (text: string) => boolean;
+
+/** Space, then letters from the most to the least frequent in English text. */
+const BY_FREQUENCY = ' etaoinshrdlcumwfgypbvkjxqz';
+
+function rarity(char: string): number {
+  const rank = BY_FREQUENCY.indexOf(char);
+  if (rank >= 0) return rank;
+  return char.charCodeAt(0) < 0x80 ? BY_FREQUENCY.length : BY_FREQUENCY.length + 1;
 }
 
-function addressesMatch(re: RegExp, list: readonly Address[]): boolean {
-  for (const entry of list) if (re.test(entry.address) || re.test(entry.name)) return true;
+/**
+ * Whether a text holds `needle`. indexOf scans for the needle's first character, which is slow
+ * when it is a common one, so the search starts at the needle's rarest character: `aliqua` is
+ * found as `qua` preceded by `ali`.
+ */
+function substring(needle: string): Needle {
+  let pivot = 0;
+  for (let i = 1; i < needle.length; i++) if (rarity(needle[i]!) > rarity(needle[pivot]!)) pivot = i;
+  if (pivot === 0) return (text) => text.includes(needle);
+  const head = needle.slice(0, pivot);
+  const tail = needle.slice(pivot);
+  return (text) => {
+    for (let at = text.indexOf(tail, pivot); at >= 0; at = text.indexOf(tail, at + 1)) if (text.startsWith(head, at - pivot)) return true;
+    return false;
+  };
+}
+
+/**
+ * A case-insensitive substring test. Both sides are lower-cased rather than searched with a
+ * RegExp built from the query: the needle once, each haystack per test.
+ */
+function needle(lower: string): Needle {
+  const has = substring(lower);
+  // Most needles hold no letter whose case could differ: those need no lower-cased copy of the haystack.
+  if (lower === lower.toUpperCase()) return has;
+  return (text) => has(text.toLowerCase());
+}
+
+function addressesMatch(has: Needle, list: readonly Address[]): boolean {
+  for (const entry of list) if (has(entry.address) || has(entry.name)) return true;
   return false;
 }
 
-function stringsMatch(re: RegExp, list: readonly string[]): boolean {
-  for (const value of list) if (re.test(value)) return true;
+function stringsMatch(has: Needle, list: readonly string[]): boolean {
+  for (const value of list) if (has(value)) return true;
   return false;
 }
 
-const fromMatches = (re: RegExp, m: StoredMessage): boolean =>
-  (m.digest.from !== null && addressesMatch(re, [m.digest.from])) || re.test(m.envelope.mailFrom);
+const fromMatches = (has: Needle, m: StoredMessage): boolean =>
+  (m.digest.from !== null && addressesMatch(has, [m.digest.from])) || has(m.envelope.mailFrom);
 
-const toMatches = (re: RegExp, m: StoredMessage): boolean =>
-  addressesMatch(re, m.digest.to) ||
-  addressesMatch(re, m.digest.cc) ||
-  addressesMatch(re, m.digest.bcc) ||
-  stringsMatch(re, m.envelope.rcptTo);
+const toMatches = (has: Needle, m: StoredMessage): boolean =>
+  addressesMatch(has, m.digest.to) ||
+  addressesMatch(has, m.digest.cc) ||
+  addressesMatch(has, m.digest.bcc) ||
+  stringsMatch(has, m.envelope.rcptTo);
 
 /** A full address (`local@domain`) is matched exactly; anything else as a substring. */
 const FULL_ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -118,21 +153,22 @@ function headerMatcher(value: string): Matcher {
   const name = (equals < 0 ? value : value.slice(0, equals)).trim().toLowerCase();
   if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw new QueryError(`header: expects Name=value, got "${value}"`);
   if (equals < 0) return (m) => headerValues(m, name).length > 0;
-  const re = new RegExp(escapeRegExp(value.slice(equals + 1)), 'i');
-  return (m) => headerValues(m, name).some((field) => re.test(decodeWords(field)));
+  const has = needle(value.slice(equals + 1).toLowerCase());
+  return (m) => headerValues(m, name).some((field) => has(decodeWords(field)));
 }
 
 function termMatcher(term: Term, bodyText: TextSource): Matcher {
   const { key, value } = term;
-  const re = new RegExp(escapeRegExp(value), 'i');
+  const lower = value.toLowerCase();
+  const has = needle(lower);
+  const inBody = substring(lower);
   switch (key) {
     case null:
-      return (m) =>
-        re.test(m.digest.subject) || fromMatches(re, m) || toMatches(re, m) || re.test(bodyText(m));
+      return (m) => has(m.digest.subject) || fromMatches(has, m) || toMatches(has, m) || inBody(bodyText(m));
     case 'from':
-      return (m) => fromMatches(re, m);
+      return (m) => fromMatches(has, m);
     case 'to': {
-      if (!FULL_ADDRESS.test(value)) return (m) => toMatches(re, m);
+      if (!FULL_ADDRESS.test(value)) return (m) => toMatches(has, m);
       const wanted = value.toLowerCase();
       return (m) => {
         for (const address of recipientAddresses(m)) if (address.toLowerCase() === wanted) return true;
@@ -140,16 +176,16 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
       };
     }
     case 'cc': {
-      if (!FULL_ADDRESS.test(value)) return (m) => addressesMatch(re, m.digest.cc);
+      if (!FULL_ADDRESS.test(value)) return (m) => addressesMatch(has, m.digest.cc);
       const wanted = value.toLowerCase();
       return (m) => addressIs(wanted, m.digest.cc);
     }
     case 'header':
       return headerMatcher(value);
     case 'subject':
-      return (m) => re.test(m.digest.subject);
+      return (m) => has(m.digest.subject);
     case 'message-id':
-      return (m) => m.digest.messageId !== null && re.test(m.digest.messageId);
+      return (m) => m.digest.messageId !== null && has(m.digest.messageId);
     case 'has':
       if (value.toLowerCase() === 'attachment' || value.toLowerCase() === 'attachments') {
         return (m) => m.digest.attachments.some((a) => a.disposition === 'attachment');

@@ -6,7 +6,8 @@
  * that the SMTP sink and the HTTP API share besides the store: the sink asks a SmtpRuleSet what to
  * answer, `GET/PUT /api/smtp/rules` reads and replaces its rules. It is the only module under
  * smtp/ that the HTTP layer imports; it stays here, beside the sink that applies it, because the
- * grammar and the stages describe SMTP behaviour, and it depends on nothing but ../size.ts.
+ * grammar and the stages describe SMTP behaviour, and it depends on nothing but ../size.ts and
+ * ../match/wildcard.ts.
  *
  * Text form, used by --smtp-reject and MAILROOM_SMTP_REJECT:
  *
@@ -22,6 +23,7 @@
  *
  * The rules are tried in order and the first that matches (and whose chance comes up) decides.
  */
+import { compileWildcard } from '../match/wildcard.js';
 import { sizeInBytes } from '../size.js';
 
 export const RULE_STAGES = ['mail', 'rcpt', 'data', 'size'] as const;
@@ -82,14 +84,6 @@ interface CompiledRule {
   applies(event: RuleEvent): boolean;
 }
 
-/** `*` and `?` as a whole-string, case-insensitive pattern; everything else is literal. */
-function globPattern(glob: string): RegExp {
-  const body = [...glob]
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 'iu');
-}
-
 function checkGlob(glob: string): void {
   if (glob === '<>') return;
   if (glob === '') throw new RuleError('the address pattern is empty: use * for any address or <> for the null sender');
@@ -113,8 +107,8 @@ function compile(rule: SmtpRule): CompiledRule {
     return { rule, applies: (event) => event.on === 'data' && test(event.size) };
   }
   checkGlob(rule.match);
-  const pattern = rule.match === '<>' ? null : globPattern(rule.match);
-  const matches = (address: string): boolean => (pattern ? pattern.test(address) : address === '');
+  const pattern = rule.match === '<>' ? null : compileWildcard(rule.match, { question: true, ignoreCase: true });
+  const matches = (address: string): boolean => (pattern ? pattern.matches(address) : address === '');
   if (rule.on === 'data') return { rule, applies: (event) => event.on === 'data' && event.recipients.some(matches) };
   return { rule, applies: (event) => event.on !== 'data' && event.on === rule.on && matches(event.address) };
 }

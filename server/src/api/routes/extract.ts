@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CODE_SCAN_CHARS, codeText, findCodes, MAX_PATTERN_LENGTH, PATTERN_TIMEOUT_MS, PatternError } from '../../mime/codes.js';
 import { extractLinks } from '../../mime/links.js';
+import { PatternRunner } from '../../mime/pattern-runner.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { badRequest, notFound } from '../errors.js';
@@ -23,6 +24,8 @@ const LinkSchema = Type.Object({
 
 export const extractRoutes: FastifyPluginAsync<ExtractRoutesDeps> = async (fastify, { store }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const patterns = new PatternRunner();
+  fastify.addHook('onClose', () => patterns.close());
 
   function messageOr404(id: string): StoredMessage {
     const message = store.get(id);
@@ -57,20 +60,28 @@ export const extractRoutes: FastifyPluginAsync<ExtractRoutesDeps> = async (fasti
         description:
           'Searches the text/plain body (else the visible text of the HTML body), its first ' +
           `${CODE_SCAN_CHARS} characters. By default: runs of 4 to 8 digits standing alone, not part of a longer number, ` +
-          'date, time, phone number or URL. With `pattern`: every match of that JavaScript regular expression, or its first ' +
-          `capture group when it has one; a pattern running longer than ${PATTERN_TIMEOUT_MS} ms is refused with 400.`,
+          'date, time, phone number or URL. With `pattern`: every match of that regular expression, or its first capture group ' +
+          'when it has one. Patterns are written as in JavaScript (no flags) and run on RE2, in time linear in the text: ' +
+          `lookaround and backreferences are refused with 400, as is a pattern still running after ${PATTERN_TIMEOUT_MS} ms.`,
         tags: ['messages'],
         params: IdParams,
         querystring: Type.Object({
-          pattern: Type.Optional(Type.String({ maxLength: MAX_PATTERN_LENGTH, description: "A JavaScript regular expression (flag 'g')" })),
+          pattern: Type.Optional(
+            Type.String({
+              maxLength: MAX_PATTERN_LENGTH,
+              description: 'A regular expression in JavaScript syntax without flags, run on RE2: no lookaround or backreferences',
+            }),
+          ),
         }),
         response: { 200: Type.Object({ codes: Type.Array(Type.String()) }), 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (request) => {
       const message = messageOr404(request.params.id);
+      const text = codeText(message.raw, message.digest.root);
+      const { pattern } = request.query;
       try {
-        return { codes: findCodes(codeText(message.raw, message.digest.root), request.query.pattern) };
+        return { codes: pattern === undefined || pattern === '' ? findCodes(text) : await patterns.find(text, pattern) };
       } catch (error) {
         if (error instanceof PatternError) throw badRequest(error.message);
         throw error;

@@ -1,3 +1,4 @@
+import { compileWildcard, type WildcardMatcher } from '../../match/wildcard.js';
 import { DELIMITER, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import { SelectedMailbox } from '../selected.js';
@@ -115,19 +116,35 @@ export const unsubscribe: CommandSpec = {
   },
 };
 
-/** RFC 3501 §6.3.8 wildcards: `*` matches anything, `%` anything but the delimiter. */
-function patternMatcher(reference: string, pattern: string): (name: string) => boolean {
-  const full = normalizeName(reference + pattern);
-  let source = '';
-  for (const char of full) {
-    if (char === '*') source += '.*';
-    else if (char === '%') source += `[^${DELIMITER}]*`;
-    else source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/**
+ * A LIST or LSUB pattern with its reference (RFC 3501 §6.3.8): `*` matches anything, `%` anything
+ * but the delimiter. Names are case-sensitive, except that INBOX matches however the pattern
+ * spells it.
+ */
+class MailboxPattern {
+  private readonly exact: WildcardMatcher;
+  private inbox: boolean | undefined;
+
+  constructor(reference: string, pattern: string) {
+    this.exact = compileWildcard(normalizeName(reference + pattern), { delimiter: DELIMITER });
   }
-  const regex = new RegExp(`^${source}$`, 's');
-  // INBOX matches case-insensitively however the pattern spells it.
-  const inbox = new RegExp(`^${source}$`, 'is');
-  return (name) => (name === 'INBOX' ? inbox.test(name) : regex.test(name));
+
+  matches(name: string): boolean {
+    return name === 'INBOX' ? this.matchesInbox() : this.exact.matches(name);
+  }
+
+  /** Every superior level of `name` that matches, shortest first, in one pass over the name. */
+  matchingParents(name: string): string[] {
+    const parents = this.exact.matchingPrefixes(name, DELIMITER).map((end) => name.slice(0, end));
+    // Whatever matches INBOX case-sensitively matches it case-insensitively too.
+    if (name.startsWith(`INBOX${DELIMITER}`) && parents[0] !== 'INBOX' && this.matchesInbox()) parents.unshift('INBOX');
+    return parents;
+  }
+
+  private matchesInbox(): boolean {
+    this.inbox ??= this.exact.minLength <= 'INBOX'.length && this.exact.ignoringCase().matches('INBOX');
+    return this.inbox;
+  }
 }
 
 function listArgs(command: { args: readonly ImapValue[] }): { selection: string[]; reference: string; pattern: string } {
@@ -161,9 +178,9 @@ export const list: CommandSpec = {
     }
     const onlySpecial = selection.includes('SPECIAL-USE');
     const user = account(session);
-    const matches = patternMatcher(reference, pattern);
+    const matcher = new MailboxPattern(reference, pattern);
     for (const name of user.names()) {
-      if (!matches(name)) continue;
+      if (!matcher.matches(name)) continue;
       const mailbox = user.get(name)!;
       if (onlySpecial && mailbox.specialUse === null) continue;
       const attributes = [user.hasChildren(name) ? '\\HasChildren' : '\\HasNoChildren'];
@@ -186,19 +203,15 @@ export const lsub: CommandSpec = {
       return;
     }
     const user = account(session);
-    const matches = patternMatcher(astring(reference, 'a reference name'), text);
+    const matcher = new MailboxPattern(astring(reference, 'a reference name'), text);
     const found = new Map<string, string>();
     for (const name of user.subscriptions) {
-      if (matches(name)) {
+      if (matcher.matches(name)) {
         found.set(name, user.get(name) === null ? '\\Noselect' : '');
         continue;
       }
       // RFC 3501 §6.3.9: with %, an unsubscribed parent of a subscribed name is listed, as \Noselect.
-      const levels = name.split(DELIMITER);
-      for (let i = 1; i < levels.length; i++) {
-        const parent = levels.slice(0, i).join(DELIMITER);
-        if (matches(parent) && !user.subscriptions.has(parent)) found.set(parent, '\\Noselect');
-      }
+      for (const parent of matcher.matchingParents(name)) if (!user.subscriptions.has(parent)) found.set(parent, '\\Noselect');
     }
     const order = (a: string, b: string): number => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0);
     for (const [name, attributes] of [...found].sort(([a], [b]) => order(a, b))) {
