@@ -154,6 +154,17 @@ describe('codes with a pattern that would backtrack', () => {
     expect((await codes(id, 'a(b)')).body).toStrictEqual({ codes: ['b'] });
   });
 
+  it('queues at most 64 patterns and answers 503 JSON past them, serving the rest', async () => {
+    const id = await send(mailroom, { subject: 'Medium', text: 'a'.repeat(600) });
+    const answers = await Promise.all(Array.from({ length: 100 }, () => codes(id, 'a[^b]*c|a')));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(64);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length + statuses.filter((s) => s === 200).length).toBe(100);
+    expect(refused[0]!.body).toStrictEqual({ error: 'unavailable', message: '64 patterns are already waiting; try again shortly' });
+  });
+
   it('answers 400 JSON naming lookbehind, lookahead or a backreference', async () => {
     const id = await send(mailroom, { subject: 'Code', text: 'Code: 123456 123456' });
     const why = 'which is not supported: patterns run on RE2, in time linear in the text, without lookaround or backreferences';

@@ -2,6 +2,12 @@ import { Worker } from 'node:worker_threads';
 import { compilePattern, PATTERN_TIMEOUT_MS, PatternError } from './codes.js';
 import type { PatternAnswer, PatternJob } from './pattern-worker.js';
 
+/** Jobs waiting for the thread at most; each holds up to 64 Ki characters of text. */
+const MAX_QUEUED = 64;
+
+/** Too many patterns are waiting; the caller may try again shortly. */
+export class PatternQueueFullError extends Error {}
+
 interface Pending extends PatternJob {
   resolve(codes: string[]): void;
   reject(error: Error): void;
@@ -26,6 +32,7 @@ export class PatternRunner {
     // Invalid patterns are answered here, without a round trip to the thread.
     compilePattern(pattern);
     if (this.closed) return Promise.reject(new Error('The pattern runner is closed'));
+    if (this.queue.length >= MAX_QUEUED) return Promise.reject(new PatternQueueFullError(`${MAX_QUEUED} patterns are already waiting; try again shortly`));
     return new Promise((resolve, reject) => {
       this.queue.push({ text, pattern, resolve, reject });
       this.next();

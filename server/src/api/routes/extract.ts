@@ -3,10 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CODE_SCAN_CHARS, codeText, findCodes, MAX_PATTERN_LENGTH, PATTERN_TIMEOUT_MS, PatternError } from '../../mime/codes.js';
 import { extractLinks } from '../../mime/links.js';
-import { PatternRunner } from '../../mime/pattern-runner.js';
+import { PatternQueueFullError, PatternRunner } from '../../mime/pattern-runner.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { StoredMessage } from '../../store/types.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, HttpError, notFound } from '../errors.js';
 import { ErrorBody, IdParams } from '../schemas.js';
 
 export interface ExtractRoutesDeps {
@@ -73,7 +73,7 @@ export const extractRoutes: FastifyPluginAsync<ExtractRoutesDeps> = async (fasti
             }),
           ),
         }),
-        response: { 200: Type.Object({ codes: Type.Array(Type.String()) }), 400: ErrorBody, 404: ErrorBody },
+        response: { 200: Type.Object({ codes: Type.Array(Type.String()) }), 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -84,6 +84,7 @@ export const extractRoutes: FastifyPluginAsync<ExtractRoutesDeps> = async (fasti
         return { codes: pattern === undefined || pattern === '' ? findCodes(text) : await patterns.find(text, pattern) };
       } catch (error) {
         if (error instanceof PatternError) throw badRequest(error.message);
+        if (error instanceof PatternQueueFullError) throw new HttpError(503, 'unavailable', error.message);
         throw error;
       }
     },
