@@ -65,12 +65,13 @@ describe('LIST and LSUB patterns that make a backtracking matcher run for ever',
 
   it('answers LSUB with such patterns too, listing the unsubscribed parents that match as \\Noselect', async () => {
     const wire = await session('subscriber');
-    // SUBSCRIBE takes any name, however long, existing or not.
-    const deep = `${'z'.repeat(1000)}/${'z'.repeat(999)}`;
+    // SUBSCRIBE takes any name of up to 1024 octets, existing or not.
+    const deep = `${'z'.repeat(600)}/${'z'.repeat(423)}`;
+    expect(await wire.command('a0', `SUBSCRIBE z${deep}`)).toStrictEqual(['a0 NO [LIMIT] Mailbox names are at most 1024 octets']);
     expect(await wire.command('a', `SUBSCRIBE ${deep}`)).toStrictEqual(['a OK SUBSCRIBE completed']);
     expect(await answered(wire, 'b', `LSUB "" "${REVIEW}"`)).toStrictEqual(['b OK LSUB completed']);
     // RFC 3501 §6.3.9: `%` stops at the delimiter, so the name does not match but its parent does.
-    expect(await answered(wire, 'c', 'LSUB "" "%z%z%z%z%z%z%z%z%z%z%"')).toStrictEqual([`* LSUB (\\Noselect) "/" ${'z'.repeat(1000)}`, 'c OK LSUB completed']);
+    expect(await answered(wire, 'c', 'LSUB "" "%z%z%z%z%z%z%z%z%z%z%"')).toStrictEqual([`* LSUB (\\Noselect) "/" ${'z'.repeat(600)}`, 'c OK LSUB completed']);
     const stars = `${'*%'.repeat(4999)}*z`;
     expect(await answered(wire, 'd', `LSUB "" {${stars.length}+}\r\n${stars}`)).toStrictEqual([`* LSUB (\\Noselect) "/" ${deep}`, 'd OK LSUB completed']);
     expect(await answered(wire, 'e', `LSUB "" "${REVIEW.slice(0, -1)}x"`)).toStrictEqual(['* LSUB () "/" INBOX', 'e OK LSUB completed']);

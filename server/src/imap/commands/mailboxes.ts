@@ -1,5 +1,5 @@
 import { compileWildcard, type WildcardMatcher } from '../../match/wildcard.js';
-import { DELIMITER, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
+import { DELIMITER, MAX_NAME_BYTES, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession, SessionState } from '../session.js';
@@ -103,7 +103,10 @@ export const subscribe: CommandSpec = {
     const [name] = expectArgs(command, 1);
     const { subscriptions } = account(session);
     if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw no(`A user has at most ${MAX_SUBSCRIPTIONS} subscriptions`, 'LIMIT');
-    subscriptions.add(normalizeName(astring(name, 'a mailbox name')));
+    const text = astring(name, 'a mailbox name');
+    // Names that may not exist are still held for the session's life: no longer than one that may.
+    if (Buffer.byteLength(text) > MAX_NAME_BYTES) throw no(`Mailbox names are at most ${MAX_NAME_BYTES} octets`, 'LIMIT');
+    subscriptions.add(normalizeName(text));
   },
 };
 

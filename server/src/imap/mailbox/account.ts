@@ -16,7 +16,7 @@ const SPECIAL_FOLDERS: readonly (readonly [string, string])[] = [
 ];
 
 /** Longest mailbox name, and deepest hierarchy, a client may create. */
-const MAX_NAME_BYTES = 1024;
+export const MAX_NAME_BYTES = 1024;
 const MAX_LEVELS = 32;
 /** Folders and subscriptions one user may have: far beyond any client's needs, short of a memory hazard. */
 export const MAX_FOLDERS = 1000;
