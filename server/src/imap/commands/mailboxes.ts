@@ -182,11 +182,12 @@ export const list: CommandSpec = {
     const onlySpecial = selection.includes('SPECIAL-USE');
     const user = account(session);
     const matcher = new MailboxPattern(reference, pattern);
+    const parents = user.parents();
     for (const name of user.names()) {
       if (!matcher.matches(name)) continue;
       const mailbox = user.get(name)!;
       if (onlySpecial && mailbox.specialUse === null) continue;
-      const attributes = [user.hasChildren(name) ? '\\HasChildren' : '\\HasNoChildren'];
+      const attributes = [parents.has(name) ? '\\HasChildren' : '\\HasNoChildren'];
       if (mailbox.specialUse !== null) attributes.push(mailbox.specialUse);
       if (selection.includes('SUBSCRIBED') && user.subscriptions.has(name)) attributes.push('\\Subscribed');
       if (selection.includes('SUBSCRIBED') && !user.subscriptions.has(name)) continue;

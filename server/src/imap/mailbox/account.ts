@@ -61,6 +61,16 @@ export class Account {
     return ['INBOX', ...[...this.folders.keys()].sort()];
   }
 
+  /** Every name that has a folder below it, for a LIST of many folders in one pass. */
+  parents(): Set<string> {
+    const parents = new Set<string>();
+    for (const name of this.folders.keys()) {
+      const last = name.lastIndexOf(DELIMITER);
+      if (last > 0) parents.add(name.slice(0, last));
+    }
+    return parents;
+  }
+
   hasChildren(name: string): boolean {
     const prefix = `${normalizeName(name)}${DELIMITER}`;
     for (const other of this.folders.keys()) if (other.startsWith(prefix)) return true;
