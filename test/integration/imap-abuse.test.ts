@@ -75,25 +75,25 @@ interface Case {
 }
 
 /**
- * Without the bound these queue their replies whole: 1.2 GB for STORE
- * (14,000 × 84 KB), 140 MB for SORT, 63 MB for LIST (100 folders), and
- * 600,000 small writes for STATUS. FETCH already waited for the socket
+ * Without the bound these queue their replies whole: 210 MB for STORE
+ * (2,500 × 84 KB), 140 MB for SORT, 45 MB in a million small writes for LIST
+ * (100 folders), and 300,000 small writes for STATUS, each several times the bound. FETCH already waited for the socket
  * within a command; it is here to keep it so.
  */
 const CASES: Case[] = [
-  { label: 'STORE without .SILENT', command: 'STORE 1:* +FLAGS (\\Flagged)', name: 'STORE', count: 14_000 },
+  { label: 'STORE without .SILENT', command: 'STORE 1:* +FLAGS (\\Flagged)', name: 'STORE', count: 2_500 },
   { label: 'SORT', command: 'SORT (REVERSE ARRIVAL) UTF-8 ALL', name: 'SORT', count: 14_000 },
   {
     label: 'LIST',
     command: 'LIST "" *',
     name: 'LIST',
-    count: 14_000,
+    count: 10_000,
     prepare: async (pipe) => {
       for (let i = 0; i < 100; i++) pipe.write(`c${i} CREATE Folder${String(i).padStart(3, '0')}\r\n`);
       await pipe.reply('c99');
     },
   },
-  { label: 'STATUS', command: 'STATUS Drafts (MESSAGES UIDNEXT)', name: 'STATUS', count: 300_000 },
+  { label: 'STATUS', command: 'STATUS Drafts (MESSAGES UIDNEXT)', name: 'STATUS', count: 150_000 },
   { label: 'FETCH', command: 'FETCH 1:* (FLAGS ENVELOPE)', name: 'FETCH', count: 200 },
 ];
 
