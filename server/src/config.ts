@@ -32,7 +32,7 @@ export interface MailroomConfig {
   maxMessages: number;
   maxStoreBytes: number;
   maxMessageSize: number;
-  /** Bytes of messages being received at once over every SMTP session. */
+  /** Bytes of messages being received at once, over SMTP sessions and IMAP literals. */
   maxIngestBytes: number;
   /** SMTP reject and delay rules at start; `PUT /api/smtp/rules` replaces them at run time. */
   smtpReject: readonly SmtpRule[];
@@ -133,7 +133,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
-  { flag: '--max-ingest-bytes', key: 'maxIngestBytes', env: 'MAILROOM_MAX_INGEST_BYTES', arg: 'SIZE', help: 'messages being received at once, over all SMTP sessions; past it a message gets 452 (default 128MiB)' },
+  { flag: '--max-ingest-bytes', key: 'maxIngestBytes', env: 'MAILROOM_MAX_INGEST_BYTES', arg: 'SIZE', help: 'messages being received at once, over SMTP sessions and IMAP APPENDs; past it SMTP 452, IMAP NO [LIMIT] (default 128MiB)' },
   { flag: '--smtp-reject', key: 'smtpReject', env: 'MAILROOM_SMTP_REJECT', arg: 'RULE', help: 'answer matching SMTP commands with an error or late; repeatable, see "SMTP rules" below (default none)', multiple: true },
   { flag: '--tls', key: 'tls', env: 'MAILROOM_TLS', arg: 'self-signed', help: 'generate a self-signed certificate at start' },
   { flag: '--tls-cert', key: 'tlsCert', env: 'MAILROOM_TLS_CERT', arg: 'FILE', help: 'PEM certificate for STARTTLS and implicit TLS' },

@@ -45,7 +45,7 @@ export interface MailroomOptions {
   /** Bytes, or a size with a unit such as '512MiB'. */
   maxStoreBytes?: number | string;
   maxMessageSize?: number | string;
-  /** Bytes of messages being received at once over all SMTP sessions; default '128MiB'. */
+  /** Bytes of messages being received at once, over SMTP sessions and IMAP APPENDs; default '128MiB'. */
   maxIngestBytes?: number | string;
   /** SMTP reject and delay rules in the --smtp-reject form, such as 'rcpt:*@bounce.test=550 No such user here'. */
   smtpReject?: string | readonly string[];
@@ -230,7 +230,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000, throttle, caps });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
   const imap = createImapServers(
-    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle, caps },
+    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle, caps, ingest: smtp.ingest },
     config.imapsPort !== null,
   );
   // imap.close() ends the sessions of both IMAP listeners.

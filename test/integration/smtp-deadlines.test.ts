@@ -87,37 +87,3 @@ describe('STARTTLS', async () => {
     wire.close();
   });
 });
-
-describe('mail being received at once', async () => {
-  const mailroom = await useMailroom({ maxMessageSize: '1MiB', maxIngestBytes: '2MiB' });
-
-  it('holds at most --max-ingest-bytes over every session: the message past it gets 452, the others are stored', async () => {
-    const body = `Subject: big\r\n\r\n${'y'.repeat(76)}\r\n`.repeat(11_000).slice(0, 800_000);
-    const sessions = await Promise.all([0, 1, 2].map(() => SmtpWire.open(mailroom.ports.smtp)));
-    for (const wire of sessions) {
-      await wire.reply();
-      await wire.command('EHLO tester');
-      await wire.command('MAIL FROM:<a@example.test>');
-      await wire.command('RCPT TO:<b@example.test>');
-      expect((await wire.command('DATA')).code).toBe(354);
-    }
-    // Two messages' worth are held at once; the third does not fit beside them.
-    sessions[0]!.write(body);
-    sessions[1]!.write(body);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    sessions[2]!.write(body);
-    sessions[2]!.write('\r\n.\r\n');
-    expect((await sessions[2]!.reply()).text).toBe('452 4.2.2 Too much mail being received at once, try again later');
-    for (const wire of sessions.slice(0, 2)) wire.write('\r\n.\r\n');
-    expect((await sessions[0]!.reply()).code).toBe(250);
-    expect((await sessions[1]!.reply()).code).toBe(250);
-    // Stored and refused messages gave their bytes back: the third fits now.
-    expect((await sessions[2]!.command('MAIL FROM:<a@example.test>')).code).toBe(250);
-    await sessions[2]!.command('RCPT TO:<b@example.test>');
-    await sessions[2]!.command('DATA');
-    sessions[2]!.write(body);
-    expect((await sessions[2]!.command('\r\n.')).code).toBe(250);
-    expect((await api<{ total: number }>(mailroom, '/api/messages')).body.total).toBe(3);
-    for (const wire of sessions) wire.close();
-  });
-});

@@ -1,6 +1,6 @@
 /**
- * Bytes of messages being received (SMTP DATA in progress), counted across
- * every session. Each session may buffer up to --max-message-size, so without
+ * Bytes of messages being received (SMTP DATA in progress, IMAP literals),
+ * counted across every session. Each session may buffer up to --max-message-size, so without
  * a shared bound a thousand slow senders could pin a thousand messages' worth
  * of memory before any of them is stored.
  */

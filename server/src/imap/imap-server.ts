@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConnectionCaps } from '../guard/connection-limits.js';
+import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -20,6 +21,8 @@ export interface ImapOptions {
   maxMessageSize: number;
   version: string;
   throttle: LoginThrottle;
+  /** Messages being received, shared with SMTP: APPEND literals count. */
+  ingest: IngestBudget;
   /** Connections both listeners hold open at most. */
   caps: ConnectionCaps;
 }
@@ -36,6 +39,7 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     idleMs: options.idleMs,
     version: options.version,
     throttle: options.throttle,
+    ingest: options.ingest,
   };
   return createSessionServers({
     protocol: 'IMAP',

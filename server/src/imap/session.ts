@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
+import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { congested, drained } from '../guard/output.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -29,6 +30,8 @@ export interface ImapContext {
   version: string;
   /** Slows password guessing by client address, shared by every protocol. */
   throttle: LoginThrottle;
+  /** Literal octets being received, shared with SMTP's messages in flight. */
+  ingest: IngestBudget;
 }
 
 /** RFC 3501 §3 states. */
@@ -89,6 +92,8 @@ export class ImapSession {
       continuation: () => this.send('+ Ready for literal data'),
       error: (error) => this.onReadError(error),
       literalBudget: (isAppend) => this.literalBudget(isAppend),
+      hold: (octets) => ctx.ingest.take(octets),
+      release: (octets) => ctx.ingest.release(octets),
       pause: () => this.socket.pause(),
       resume: () => this.socket.resume(),
     });

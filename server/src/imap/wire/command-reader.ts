@@ -9,7 +9,7 @@ const CR = 0x0d;
 export interface ReadError {
   tag: string | null;
   /** RFC 5530 code, when one applies. */
-  code: 'TOOBIG' | null;
+  code: 'TOOBIG' | 'LIMIT' | null;
   text: string;
   /** NO for a refused synchronizing literal (the client stops there), BAD for a malformed command. */
   status: 'BAD' | 'NO';
@@ -28,6 +28,13 @@ export interface ReaderHandlers {
    * an APPEND its message only once logged in. Without it, the limits decide.
    */
   literalBudget?(isAppend: boolean): number;
+  /**
+   * Takes a literal's octets from a budget shared with every other session
+   * (messages being received); false when it is spent. What a command holds
+   * is given back through `release` once the command has been read.
+   */
+  hold?(octets: number): boolean;
+  release?(octets: number): void;
   /** Input is piling up behind a running command: stop reading the socket until `resume`. */
   pause?(): void;
   resume?(): void;
@@ -69,6 +76,8 @@ export class CommandReader {
   private literalBytes = 0;
   private tag: string | null = null;
   private isAppend = false;
+  /** Literal octets this command took from the shared budget (`hold`). */
+  private held = 0;
   /** Set when the command is already refused: it is read to its end and dropped. */
   private refused: ReadError | null = null;
 
@@ -113,6 +122,7 @@ export class CommandReader {
 
   close(): void {
     this.closed = true;
+    this.resetCommand();
     this.queue.length = 0;
     this.queuedBytes = 0;
   }
@@ -196,6 +206,7 @@ export class CommandReader {
     const max = this.handlers.literalBudget?.(this.isAppend) ?? (this.isAppend ? this.limits.appendBytes : this.limits.literalBytes);
     this.literalCount += 1;
     this.literalBytes += size;
+    let refusal: ReadError | null = null;
     if (this.refused === null && (this.literalBytes > max || this.literalCount > this.limits.literals)) {
       const text =
         this.literalCount > this.limits.literals
@@ -203,12 +214,19 @@ export class CommandReader {
           : size > max
             ? `Literal of ${size} octets is over the limit of ${max}`
             : `Literals of this command are over the limit of ${max} octets`;
-      this.refused = { tag: this.tag, code: 'TOOBIG', status: synchronizing ? 'NO' : 'BAD', text };
+      refusal = { tag: this.tag, code: 'TOOBIG', status: synchronizing ? 'NO' : 'BAD', text };
+    } else if (this.refused === null && this.handlers.hold && !this.handlers.hold(size)) {
+      // RFC 5530 §3: LIMIT, an implementation limit; another try may fit.
+      refusal = { tag: this.tag, code: 'LIMIT', status: synchronizing ? 'NO' : 'BAD', text: 'Too much mail being received at once, try again later' };
+    } else if (this.refused === null) {
+      this.held += size;
+    }
+    if (refusal !== null) {
+      this.refused = refusal;
       if (synchronizing) {
         // No continuation is sent, so a correct client sends neither the literal nor the rest of the command.
-        const refused = this.refused;
         this.resetCommand();
-        return this.handlers.error(refused);
+        return this.handlers.error(refusal);
       }
     }
     if (synchronizing && this.refused === null) this.handlers.continuation();
@@ -231,6 +249,8 @@ export class CommandReader {
   }
 
   private resetCommand(): void {
+    if (this.held > 0) this.handlers.release?.(this.held);
+    this.held = 0;
     this.parts = [];
     this.partBytes = 0;
     this.literalCount = 0;
