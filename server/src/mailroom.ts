@@ -5,6 +5,7 @@ import type { SMTPServer } from 'smtp-server';
 import { buildApp } from './api/app.js';
 import { Access } from './api/access.js';
 import { attachLive } from './api/live.js';
+import { secureEveryResponse } from './api/raw-errors.js';
 import type { ListenerStatus } from './api/routes/system.js';
 import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { ConnectionLimits, refusalText } from './guard/connection-limits.js';
@@ -253,6 +254,8 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access });
   limitHttpConnections(app.server, new ConnectionLimits(caps), logger);
   const io = attachLive(app.server, store, access, config.apiCors);
+  // After socket.io, which takes over the server's request listeners and answers its own paths before them.
+  secureEveryResponse(app.server);
 
   const close = async (): Promise<void> => {
     // Upgraded WebSocket connections are invisible to the HTTP server's

@@ -327,10 +327,13 @@ function someCommand(rng: Rng, tag: string, scratch: boolean, p: number): Comman
       parts.push(arg1(rng.pick(SETS)), sp, arg1(rng.pick(['+FLAGS', '-FLAGS', 'FLAGS', '+FLAGS.SILENT', 'FLAGS.SILENT', 'LABELS'])), sp, flags());
       break;
     case 'COPY':
-    case 'MOVE':
+    case 'MOVE': {
       if (verb === 'MOVE' && !scratch) verb = 'COPY';
-      parts.push(arg1(rng.pick(SETS)), sp, box());
+      // A copy into INBOX is new captured mail: repeated over `1:*` it doubles the store until eviction takes the seeds the checks watch.
+      const target = box();
+      parts.push(arg1(rng.pick(SETS)), sp, /^"?inbox"?$/i.test(target.toString('latin1')) ? astring(rng, 'Fuzz', p) : target);
       break;
+    }
     case 'SEARCH':
       parts.push(search());
       break;

@@ -10,7 +10,8 @@ const MAX_ERRORS = 10;
 
 /** What the server must send next. */
 type Reply =
-  | { kind: 'error' }
+  /** `closes`: the error is the server's last word (HTTP refused). */
+  | { kind: 'error'; closes?: boolean }
   | { kind: 'count'; exact?: number; onCount: (n: number) => void; orError?: boolean }
   | { kind: 'length'; exact?: number; onLength: (n: number) => void }
   | { kind: 'octets'; n: number }
@@ -145,6 +146,10 @@ export class Pop2Model implements Observer {
   private check(reply: Reply, command: string, line: string): void {
     const error = /^- ./.test(line);
     if (error) {
+      if (reply.kind === 'error' && reply.closes) {
+        this.closing = true;
+        return;
+      }
       if (reply.kind === 'error' || (reply.kind === 'count' && reply.orError)) return this.err();
       this.problem(`${command} got ${show(line)}, expected ${reply.kind === 'signoff' ? 'the sign-off' : reply.kind === 'count' ? '#n' : '=n'}`);
       return this.err();
@@ -185,8 +190,7 @@ export class Pop2Model implements Observer {
     if (command.kind === 'long') return { kind: 'error' };
     const text = command.text;
     if (command.kind === 'normal' && ((command.index === 0 && looksLikeRequestLine(text)) || (this.state === 'auth' && looksLikeHeaderLine(text)))) {
-      this.closing = true;
-      return { kind: 'error' };
+      return { kind: 'error', closes: true };
     }
     // An ambiguous line is one of exactly 512 octets and a CR: no command of POP2 is that long but HELO, taken as is.
     const words = text.split(' ').filter((w) => w !== '');

@@ -40,8 +40,8 @@ const SEED = Number(process.env.MAILROOM_FUZZ_SEED ?? 20261207);
 const PER_PROTOCOL = Number(process.env.MAILROOM_FUZZ_CASES ?? 2000);
 const CASES = { smtp: PER_PROTOCOL, pop3: PER_PROTOCOL, pop2: PER_PROTOCOL, http: PER_PROTOCOL, imap: PER_PROTOCOL } as const;
 export const TOTAL_CASES = Object.values(CASES).reduce((sum, n) => sum + n, 0);
-/** Cases per batch: SMTP's store a message in about one case of two, and the store keeps 500. */
-const BATCH = { smtp: 500, pop3: 1000, pop2: 1000, http: 1000, imap: 1000 } as const;
+/** Cases per batch: SMTP's store a message in about one case of two, IMAP's APPEND in about one of four, and the store keeps 500. */
+const BATCH = { smtp: 500, pop3: 1000, pop2: 1000, http: 1000, imap: 400 } as const;
 /** Cases running at once; SMTP's wait 100 ms for smtp-server's greeting (it holds it back to catch early talkers). */
 const CONCURRENCY = { smtp: 96, pop3: 48, pop2: 48, http: 48, imap: 32 } as const;
 /** A reply slower than this is taken for a hang. */

@@ -71,6 +71,17 @@ describe('IMAP command reader', () => {
     expect(log).toStrictEqual(['error a1 BAD TOOBIG Command line too long', 'command "a2 NOOP\\r\\n"']);
   });
 
+  it('drops the non-synchronizing literal an over-long line announces, and the rest of its command, byte by byte too', () => {
+    const input = `a1 RENAME ${'z'.repeat(300)} {12+}\r\n${'a'.repeat(12)} {3+}\r\nxyz\r\na2 NOOP\r\na3 X ${'q'.repeat(200)} {5}\r\na4 NOOP\r\n`;
+    const expected = ['error a1 BAD TOOBIG Command line too long', 'command "a2 NOOP\\r\\n"', 'error a3 BAD TOOBIG Command line too long', 'command "a4 NOOP\\r\\n"'];
+    const whole = harness();
+    whole.reader.push(Buffer.from(input));
+    expect(whole.log).toStrictEqual(expected);
+    const split = harness();
+    for (const byte of Buffer.from(input)) split.reader.push(Buffer.from([byte]));
+    expect(split.log).toStrictEqual(expected);
+  });
+
   it('counts literals', () => {
     const { reader, log } = harness();
     reader.push(Buffer.from('a X {1+}\r\n1 {1+}\r\n2 {1+}\r\n3 {1+}\r\n4\r\nb NOOP\r\n'));

@@ -10,7 +10,8 @@ import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { SmtpRuleSet } from '../smtp/reject-rules.js';
 import { Access, BASIC_CHALLENGE } from './access.js';
-import { installErrorHandlers } from './errors.js';
+import { HttpError, installErrorHandlers } from './errors.js';
+import { answerClientError } from './raw-errors.js';
 import { MessageViews } from './message-view.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
@@ -51,6 +52,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: true,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    clientErrorHandler: answerClientError,
+    // A request must arrive whole this soon (a body announced and never sent would hold its connection for ever).
+    requestTimeout: 30_000,
+    // HTTP/1.1 without Host is refused below with the API's JSON, not Node's empty 400.
+    http: { requireHostHeader: false },
   });
   installErrorHandlers(app);
   const origins = deps.corsOrigins ?? [];
@@ -59,10 +65,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // First of all hooks, so that no route, CORS preflight or static file answers a request refused here.
   app.addHook('onRequest', async (request, reply) => {
     reply.headers({ ...SECURITY_HEADERS, 'content-security-policy': APP_CSP });
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return reply.code(400).send({ error: 'bad_request', message: 'HTTP/1.1 requests need a Host header' });
+    }
     const denial = await access.check({ headers: request.headers, path: request.url.split('?')[0]!, remoteAddress: request.ip });
     if (denial === null) return;
     if (denial.status === 401) reply.header('www-authenticate', BASIC_CHALLENGE);
     return reply.code(denial.status).send({ error: denial.error, message: denial.message });
+  });
+  // Ajv's type coercion turns `Infinity` and `1e309` into numbers that pass its range checks.
+  app.addHook('preHandler', async (request) => {
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new HttpError(400, 'bad_request', `querystring/${name} must be a finite number`);
+    }
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     const policy = reply.getHeader('content-security-policy');

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
 import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
+import { printable } from '../guard/printable.js';
 import { congested, drained } from '../guard/output.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { TlsMaterial } from '../tls.js';
@@ -220,7 +221,7 @@ export class ImapSession {
       // As Dovecot: the EXPUNGE behind the refusal comes first, where it may.
       if (result.code === 'EXPUNGEISSUED') this.flushUpdates(!NO_EXPUNGE.has(name));
       // Texts may echo what the client sent (a mailbox name); a line break there would forge responses.
-      this.send(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${result.message.replace(/[^\x20-\x7e]/g, '?')}`);
+      this.send(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${printable(result.message)}`);
       result.after?.();
       return;
     }
@@ -229,6 +230,8 @@ export class ImapSession {
   }
 
   logout(): void {
+    // RFC 3501 §6.1.3: BYE, then the tagged OK; changes still queued for the view are not worth sending after BYE.
+    this.deselect();
     this.send('* BYE Mailroom IMAP server logging out');
   }
 
@@ -367,7 +370,7 @@ export class ImapSession {
         this.send('* NO [SERVERBUG] Internal error');
         return;
       }
-      this.send(`${error.tag ?? '*'} BAD ${error.message}`);
+      this.send(`${error.tag ?? '*'} BAD ${printable(error.message)}`);
       return this.countBad();
     }
     let name = command.name;
@@ -381,7 +384,7 @@ export class ImapSession {
     const spec = COMMANDS.get(name);
     const { tag } = command;
     if (spec === undefined || (uid && !spec.uid)) {
-      this.send(`${tag} BAD Unknown command ${uid ? 'UID ' : ''}${name}`.trimEnd());
+      this.send(`${tag} BAD Unknown command ${uid ? 'UID ' : ''}${printable(name)}`.trimEnd());
       return this.countBad();
     }
     if (!spec.states.includes(this.state.kind)) {

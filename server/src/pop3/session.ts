@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { MessageStore } from '../store/message-store.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
+import { printable } from '../guard/printable.js';
 import type { TlsMaterial } from '../tls.js';
 import { visibleTo } from '../store/mailbox-rule.js';
 import { CommandChannel, type Outcome } from './channel.js';
@@ -163,7 +164,7 @@ export class Pop3Session {
       case 'USER':
         if (args.length !== 1 || args[0] === '') return this.err('USER needs one name');
         state.user = args[0]!;
-        return this.ok(`Hello ${state.user}, send PASS`);
+        return this.ok(`Hello ${printable(state.user)}, send PASS`);
       case 'PASS':
         if (state.user === null) return this.err('Send USER first');
         return this.login(state, state.user, (secret) => secret === args.join(' '));
@@ -235,7 +236,7 @@ export class Pop3Session {
     this.lock = lock;
     const drop = new Maildrop(visibleTo(user, this.ctx.store.all()));
     this.state = { kind: 'transaction', user, drop };
-    this.ok(`${user} has ${drop.count} message${drop.count === 1 ? '' : 's'} (${drop.liveSize} octets)`);
+    this.ok(`${printable(user)} has ${drop.count} message${drop.count === 1 ? '' : 's'} (${drop.liveSize} octets)`);
   }
 
   private startTls(): void {

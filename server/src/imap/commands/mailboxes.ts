@@ -1,5 +1,5 @@
 import { compileWildcard, type WildcardMatcher } from '../../match/wildcard.js';
-import { DELIMITER, MAX_NAME_BYTES, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
+import { DELIMITER, invalidName, MAX_NAME_BYTES, MAX_SUBSCRIPTIONS, normalizeName, type Account } from '../mailbox/account.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession, SessionState } from '../session.js';
@@ -106,6 +106,9 @@ export const subscribe: CommandSpec = {
     const text = astring(name, 'a mailbox name');
     // Names that may not exist are still held for the session's life: no longer than one that may.
     if (Buffer.byteLength(text) > MAX_NAME_BYTES) throw no(`Mailbox names are at most ${MAX_NAME_BYTES} octets`, 'LIMIT');
+    // A name LSUB could not send back as a string (NUL, CR, LF) is refused as CREATE refuses it.
+    const invalid = invalidName(text);
+    if (invalid !== null) throw no(invalid, 'CANNOT');
     subscriptions.add(normalizeName(text));
   },
 };

@@ -151,7 +151,8 @@ export class Account {
   }
 }
 
-function invalidName(name: string): string | null {
+/** Why a name cannot be a mailbox's, or null. */
+export function invalidName(name: string): string | null {
   if (name === '' || Buffer.byteLength(name) > MAX_NAME_BYTES) return 'Invalid mailbox name';
   if (/[\x00-\x1f\x7f*%]/.test(name)) return 'Mailbox names cannot hold control characters, * or %';
   const levels = name.split(DELIMITER);

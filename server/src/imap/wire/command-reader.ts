@@ -44,6 +44,14 @@ export interface ReaderHandlers {
 const MAX_QUEUED = 1024 * 1024;
 
 
+/** The longest tag an error is answered with. */
+const MAX_TAG = 64;
+/** Enough of a line's start to hold a tag and the space after it. */
+const TAG_SCAN_BYTES = MAX_TAG + 16;
+/** Enough of a line's end to hold `{4294967295+}` and its CRLF. */
+const TAIL_BYTES = 32;
+const EMPTY = Buffer.alloc(0);
+
 /** `{123}` or `{123+}` closing a line (RFC 3501 §4.3, RFC 7888 §3). */
 const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
 
@@ -86,6 +94,8 @@ export class CommandReader {
   private lineBytes = 0;
   /** The line outgrew its limit: the rest of it is dropped. */
   private lineTooLong = false;
+  /** The last octets of an over-long line. */
+  private lineTail: Buffer = EMPTY;
   /** Octets of literal still to come, and whether they are kept. */
   private literalLeft = 0;
 
@@ -118,6 +128,7 @@ export class CommandReader {
     this.line = [];
     this.lineBytes = 0;
     this.lineTooLong = false;
+    this.lineTail = EMPTY;
   }
 
   close(): void {
@@ -162,37 +173,55 @@ export class CommandReader {
   }
 
   private addToLine(piece: Buffer): void {
-    if (this.lineTooLong) return;
+    if (this.lineTooLong) {
+      this.keepTail(piece);
+      return;
+    }
     // The CRLF itself does not count against the limit.
     if (this.lineBytes + piece.length > this.limits.lineBytes + 2) {
       // The tag is read from the line's start, wherever the limit was crossed.
-      if (this.parts.length === 0 && this.tag === null) this.tag = tagOf(this.line[0] ?? piece);
+      if (this.parts.length === 0 && this.tag === null) this.tag = tagOf(Buffer.concat([...this.line, piece]).subarray(0, TAG_SCAN_BYTES));
       this.lineTooLong = true;
       this.line = [];
+      this.keepTail(piece);
       return;
     }
     this.line.push(piece);
     this.lineBytes += piece.length;
   }
 
+  /** The end of an over-long line, enough to see a literal it announces. */
+  private keepTail(piece: Buffer): void {
+    this.lineTail = Buffer.concat([this.lineTail, piece.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES);
+  }
+
   private endOfLine(): void {
     const line = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
     const tooLong = this.lineTooLong;
+    const tail = this.lineTail;
     this.line = [];
     this.lineBytes = 0;
     this.lineTooLong = false;
+    this.lineTail = EMPTY;
 
     if (this.mode === 'line' && this.parts.length === 0) {
       if (tooLong) return this.handlers.error({ tag: null, code: 'TOOBIG', status: 'BAD', text: 'Line too long' });
       return this.run(this.handlers.line(stripEol(line)));
     }
     if (tooLong) {
-      // Whatever the line announced is unknown, so the command ends here.
-      const tag = this.tag;
+      const refusal: ReadError = this.refused ?? { tag: this.tag, code: 'TOOBIG', status: 'BAD', text: 'Command line too long' };
+      const announced = LITERAL_AT_END.exec(stripEol(tail).toString('latin1'));
+      if (announced !== null && announced[2] === '+') {
+        // RFC 7888: a non-synchronizing literal follows anyway; it and the rest of the command are read and dropped.
+        this.refused = refusal;
+        this.literalLeft = Number(announced[1]);
+        return;
+      }
+      // A synchronizing literal is never sent without a continuation, so the command ends here.
       this.resetCommand();
-      return this.handlers.error({ tag, code: 'TOOBIG', status: 'BAD', text: 'Command line too long' });
+      return this.handlers.error(refusal);
     }
-    if (this.parts.length === 0) {
+    if (this.parts.length === 0 && this.refused === null) {
       this.tag = tagOf(line);
       this.isAppend = /^\S+ APPEND /i.test(line.toString('latin1', 0, 64));
     }
@@ -289,6 +318,8 @@ function stripEol(line: Buffer): Buffer {
 /** The first word of a command line when it can be a tag (RFC 3501 §9: astring characters but `+`). */
 function tagOf(line: Buffer): string | null {
   const space = line.indexOf(0x20);
-  const word = line.toString('latin1', 0, space < 0 ? Math.min(line.length, 64) : Math.min(space, 64));
+  // A first word longer than this is not answered as a tag: cut short, it would be one the client never sent.
+  if (space < 0 ? line.length > MAX_TAG : space > MAX_TAG) return null;
+  const word = line.toString('latin1', 0, space < 0 ? line.length : space);
   return isTag(word) ? word : null;
 }

@@ -178,6 +178,8 @@ class Parser {
       this.pos += 1;
     }
     if (this.pos === start) throw this.error(`Unexpected character at ${this.pos}`);
+    // RFC 3501 §9: ATOM-CHAR is 7-bit; 8-bit text goes in a quoted string or literal (Dovecot refuses it too).
+    for (let i = start; i < this.pos; i++) if (this.bytes[i]! >= 0x80) throw this.error('8-bit data in atom');
     return { type: 'atom', value: this.bytes.toString('latin1', start, this.pos) };
   }
 
