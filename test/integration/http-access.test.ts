@@ -211,3 +211,56 @@ describe('a live client that stops reading', async () => {
     steady.socket.close();
   }, 60_000);
 });
+
+/** Bytes written as they are, and everything the server sent back until it closed or `ms` passed. */
+async function exchange(mailroom: Mailroom, bytes: string, ms = 1500): Promise<string> {
+  const { connect } = await import('node:net');
+  const socket = connect(mailroom.ports.http, '127.0.0.1');
+  socket.setEncoding('latin1');
+  let text = '';
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => undefined);
+  socket.write(bytes);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    socket.once('close', () => (clearTimeout(timer), resolve()));
+  });
+  socket.destroy();
+  return text;
+}
+
+function split(response: string): { status: string; headers: Record<string, string>; body: string } {
+  const end = response.indexOf('\r\n\r\n');
+  const [status, ...lines] = response.slice(0, end).split('\r\n');
+  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  return { status: status!, headers, body: response.slice(end + 4) };
+}
+
+describe('requests the router or the HTTP parser refuse', async () => {
+  const mailroom = await useMailroom();
+  const host = `Host: 127.0.0.1:${mailroom.ports.http}\r\n`;
+
+  it('answer with the API JSON error and the security headers', async () => {
+    const cases: [string, string, object][] = [
+      ['GET /api/info HTTP/1.1\r\n\r\n', 'HTTP/1.1 400 Bad Request', { error: 'bad_request', message: 'HTTP/1.1 requests need a Host header' }],
+      [`GET /api/info HTTP/1.1\r\n${host}Expect: teapot\r\n\r\n`, 'HTTP/1.1 417 Expectation Failed', { error: 'expectation_failed', message: 'Expect: teapot is not supported' }],
+      [`GET /api/info HTTP/1.1\r\n${host}X-Big: ${'x'.repeat(20_000)}\r\n\r\n`, 'HTTP/1.1 431 Request Header Fields Too Large', { error: 'headers_too_large', message: 'The request header is too large' }],
+      ['GET /api/info HTTP/1.1\r\nHost: a\x01b\r\n\r\n', 'HTTP/1.1 400 Bad Request', { error: 'bad_request', message: 'Malformed HTTP request' }],
+      [`GET /api/messages?limit=Infinity HTTP/1.1\r\n${host}\r\n`, 'HTTP/1.1 400 Bad Request', { error: 'bad_request', message: 'querystring/limit must be a finite number' }],
+      [`GET /api/messages/wait?timeout=1e309 HTTP/1.1\r\n${host}\r\n`, 'HTTP/1.1 400 Bad Request', { error: 'bad_request', message: 'querystring/timeout must be a finite number' }],
+    ];
+    for (const [request, status, body] of cases) {
+      const answer = split(await exchange(mailroom, request));
+      expect(answer.status, request.slice(0, 40)).toBe(status);
+      expect(JSON.parse(answer.body), request.slice(0, 40)).toStrictEqual(body);
+      expect(answer.headers['x-content-type-options'], request.slice(0, 40)).toBe('nosniff');
+      expect(answer.headers['cross-origin-resource-policy'], request.slice(0, 40)).toBe('same-origin');
+    }
+    for (const path of ['/socket.io/?EIO=4&transport=bogus', '/api/messages/%zz']) {
+      const answer = split(await exchange(mailroom, `GET ${path} HTTP/1.1\r\n${host}Connection: close\r\n\r\n`));
+      expect(answer.status, path).toBe('HTTP/1.1 400 Bad Request');
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(answer.headers['cross-origin-resource-policy'], path).toBe('same-origin');
+    }
+  });
+});
