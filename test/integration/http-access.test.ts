@@ -212,18 +212,27 @@ describe('a live client that stops reading', async () => {
   }, 60_000);
 });
 
-/** Bytes written as they are, and everything the server sent back until it closed or `ms` passed. */
-async function exchange(mailroom: Mailroom, bytes: string, ms = 1500): Promise<string> {
+/** Bytes written as they are; resolves with the first response once whole (by its Content-Length), or what came before a close. */
+async function exchange(mailroom: Mailroom, bytes: string, ms = 10_000): Promise<string> {
   const { connect } = await import('node:net');
   const socket = connect(mailroom.ports.http, '127.0.0.1');
   socket.setEncoding('latin1');
   let text = '';
-  socket.on('data', (chunk: string) => (text += chunk));
-  socket.on('error', () => undefined);
-  socket.write(bytes);
+  const whole = (): boolean => {
+    const end = text.indexOf('\r\n\r\n');
+    const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1];
+    return end >= 0 && length !== undefined && Buffer.byteLength(text.slice(end + 4), 'latin1') >= Number(length);
+  };
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    socket.once('close', () => (clearTimeout(timer), resolve()));
+    const done = (): void => (clearTimeout(timer), resolve());
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (whole()) done();
+    });
+    socket.once('close', done);
+    socket.on('error', () => undefined);
+    socket.write(bytes);
   });
   socket.destroy();
   return text;
