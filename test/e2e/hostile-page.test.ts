@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 /**
  * A page on another site (http://evil.test, mapped to loopback by Chromium's
@@ -26,19 +27,7 @@ beforeAll(async () => {
   evil.listen(0, '127.0.0.1');
   await once(evil, 'listening');
   evilOrigin = `http://evil.test:${(evil.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.1',
-    ],
-  });
+  browser = await launchChromium(['--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.1']);
 });
 
 afterAll(async () => {

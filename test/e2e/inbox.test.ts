@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 mkdirSync(artifacts, { recursive: true });
@@ -14,11 +15,7 @@ let page: Page;
 const foreignRequests: string[] = [];
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   // Nothing from a message may reach the network: every request must stay on Mailroom's origin.
   await page.route('**/*', (route) => {

@@ -1,7 +1,8 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bulkSend } from '../helpers/bulk.js';
 import { api, useMailroom } from '../helpers/mailroom.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const COUNT = 50_000;
 const mailroom = await useMailroom({ maxMessages: 60_000 });
@@ -15,11 +16,7 @@ describe('a 50,000-message inbox in Chromium', () => {
     await bulkSend(mailroom.ports.smtp, COUNT, (i) => `bulk ${i}`);
     expect((await api<{ total: number }>(mailroom, '/api/messages?limit=1')).body.total).toBe(COUNT);
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const started = Date.now();
     await page.goto(mailroom.apiUrl);

@@ -1,19 +1,16 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useMailroom } from '../helpers/mailroom.js';
 import { manyPartsMessage } from '../helpers/many-parts.js';
 import { send } from '../helpers/send.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const mailroom = await useMailroom();
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
 });
 

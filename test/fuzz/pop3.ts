@@ -1,8 +1,9 @@
 import { Changes, FuzzConn, show, type Observer } from './conn.js';
 import type { CaseEnv } from './env.js';
+import { openLineCase, sendLineCase } from './line-case.js';
 import { READERS, SCRATCH } from './env.js';
 import { LineSplitter, looksLikeHeaderLine, looksLikeRequestLine, ReplyLines, type ClientLine } from './lines.js';
-import { bytes, commandLine, fragments, junk, mutateArg, utf8 } from './mutate.js';
+import { bytes, commandLine, junk, mutateArg, utf8 } from './mutate.js';
 import type { Rng } from './random.js';
 
 /** pop3/session.ts: lines over 512 octets are refused, arguments over 255, ten errors in a row close. */
@@ -293,21 +294,9 @@ export async function pop3Case(env: CaseEnv): Promise<void> {
   const model = new Pop3Model(pop3Greeting(target.pid, target.hostname));
   const conn = await FuzzConn.connect(target.ports.pop3);
   conn.observe(model);
-  const kind = rng.weighted([
-    [45, 'session'],
-    [12, 'junk'],
-    [10, 'long'],
-    [10, 'burst'],
-    [5, 'http'],
-    [8, 'errors'],
-    [10, 'drop'],
-  ] as const);
-  env.kind(kind);
   try {
-    if (!(await model.changes.until(() => model.settled() || model.problems.length > 0, env.replyMs))) {
-      env.problem(`no greeting within ${env.replyMs} ms`);
-      return;
-    }
+    const kind = await openLineCase(env, model);
+    if (kind === null) return;
     const scratch = rng.chance(0.25);
     const user = scratch ? SCRATCH : rng.chance(0.8) ? rng.pick(READERS) : `u${rng.int(0, 50)}`;
     const p = kind === 'session' ? 0.2 : 0.4;
@@ -354,26 +343,7 @@ export async function pop3Case(env: CaseEnv): Promise<void> {
         lines.push(rng.chance(0.5) ? utf8('RETR 1\r\n') : utf8('LIST'), junk(rng, rng.int(0, 30)));
         break;
     }
-    const data = Buffer.concat(lines);
-    if (kind === 'session' && rng.chance(0.6)) {
-      // One line at a time, each waiting for its reply.
-      for (const line of lines) {
-        conn.write(line);
-        if (!(await model.changes.until(() => model.settled() || model.problems.length > 0, env.replyMs))) break;
-        if (conn.ended || model.problems.length > 0) break;
-      }
-    } else {
-      for (const piece of fragments(rng, data)) conn.write(piece);
-    }
-    if (kind === 'drop') {
-      if (rng.chance(0.5)) await new Promise((resolve) => setTimeout(resolve, rng.int(0, 20)));
-      conn.drop();
-    } else if (!(await model.changes.until(() => model.settled() || model.problems.length > 0, env.replyMs))) {
-      env.problem(`waited ${env.replyMs} ms for ${model.waitingFor()} (sent ${conn.transcript()})`);
-    } else if (model.unexpectedClose()) {
-      env.problem(`the server closed the connection unexpectedly, still owing ${model.waitingFor()} (sent ${conn.transcript()})`);
-    }
-    for (const problem of model.problems) env.problem(`${problem} (sent ${conn.transcript()})`);
+    await sendLineCase(env, model, conn, kind, lines);
     if (model.deleted > 0) env.tally('pop3 messages deleted', model.deleted);
   } finally {
     conn.drop();

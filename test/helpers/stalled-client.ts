@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { ChildMailroom } from './child-mailroom.js';
+import { Pop3Client } from './dovecot/pop3-client.js';
 import { SmtpWire } from './smtp-wire.js';
 
 /** What a stalled client expects: exact bytes, or one CRLF-ended line matching a pattern (a greeting with a timestamp). */
@@ -100,6 +101,25 @@ export class StalledClient {
 }
 
 /** `count` parts, each `part` again: a reply pipelined that many times. */
+/** `first, second` `count` times: RETR then NACK in POP2, RETR then TOP in POP3. */
+export function* repeatPair<T>(first: T, second: T, count: number): Generator<T> {
+  for (let i = 0; i < count; i++) {
+    yield first;
+    yield second;
+  }
+}
+
+/** Logs in as `user` over POP3 and answers STAT, over a client that reads. */
+export async function pop3Stat(port: number, user: string): Promise<string> {
+  const client = await Pop3Client.connect(port);
+  await client.command(`USER ${user}`);
+  await client.command('PASS pw');
+  const reply = await client.command('STAT');
+  await client.command('QUIT');
+  client.close();
+  return reply;
+}
+
 export function* repeat<T>(part: T, count: number): Generator<T> {
   for (let i = 0; i < count; i++) yield part;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ImapWire } from '../helpers/imap-wire.js';
 import { useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
+import { chromiumPost } from '../helpers/chromium-post.js';
 
 const open = await useMailroom();
 /** Each with a throttle of its own. */
@@ -12,30 +13,6 @@ const guardedToo = await useMailroom({ imapAuth: { ann: 'right' } });
 /** Two messages, neither flagged, as an EXAMINE sees them (\Recent, not taken). */
 const UNTOUCHED = ['* 1 FETCH (FLAGS (\\Recent))', '* 2 FETCH (FLAGS (\\Recent))', 'f OK FETCH completed'];
 
-/** What a page's `fetch(url, { method: 'POST', mode: 'no-cors', body })` makes Chromium send, byte for byte. */
-function chromiumPost(port: number, body: string): string {
-  return [
-    'POST / HTTP/1.1',
-    `Host: 127.0.0.1:${port}`,
-    'Connection: keep-alive',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'sec-ch-ua-platform: "Linux"',
-    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-    'sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
-    'Content-Type: text/plain;charset=UTF-8',
-    'sec-ch-ua-mobile: ?0',
-    'Accept: */*',
-    'Origin: https://attacker.example',
-    'Sec-Fetch-Site: cross-site',
-    'Sec-Fetch-Mode: no-cors',
-    'Sec-Fetch-Dest: empty',
-    'Referer: https://attacker.example/',
-    'Accept-Encoding: gzip, deflate, br, zstd',
-    'Accept-Language: en-US,en;q=0.9',
-    '',
-    body,
-  ].join('\r\n');
-}
 
 /** Everything the server sends after its greeting, and whether it closed the connection within 3 s. */
 async function afterGreeting(port: number, sent: string): Promise<{ reply: string; closed: boolean }> {

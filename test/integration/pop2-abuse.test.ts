@@ -1,11 +1,10 @@
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startChildMailroom } from '../helpers/child-mailroom.js';
-import { Pop3Client } from '../helpers/dovecot/pop3-client.js';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
-import { MiB, StalledClient, crlf, health, peakRss, rawOf, sendLarge } from '../helpers/stalled-client.js';
+import { MiB, StalledClient, crlf, health, peakRss, pop3Stat, rawOf, repeatPair, sendLarge } from '../helpers/stalled-client.js';
+import { chromiumPost } from '../helpers/chromium-post.js';
+import { TimedLines } from '../helpers/timed-lines.js';
 
 const GREETING = /^\+ POP2 \S+ Mailroom server ready$/;
 const SIGN_OFF = /^\+ POP2 \S+ signing off$/;
@@ -14,24 +13,7 @@ const line = (text: string): Buffer => Buffer.from(`${text}\r\n`, 'latin1');
 /** As for POP3 (pop3-abuse.test.ts): the output bound, a piece, a chunk of commands, and V8 and allocator slack. */
 const STALLED_RSS_BOUND = 64 * MiB;
 
-/** A POP3 login and STAT by a client that reads, to show the server still serves others. */
-async function pop3Stat(port: number, user: string): Promise<string> {
-  const client = await Pop3Client.connect(port);
-  await client.command(`USER ${user}`);
-  await client.command('PASS pw');
-  const reply = await client.command('STAT');
-  await client.command('QUIT');
-  client.close();
-  return reply;
-}
 
-/** `RETR` then `NACK`: the message, then its length announced again, `count` times. */
-function* retrieved(message: Buffer, announce: Buffer, count: number): Generator<Buffer> {
-  for (let i = 0; i < count; i++) {
-    yield message;
-    yield announce;
-  }
-}
 
 describe('POP2 and a client that does not read', () => {
   it('holds about the output bound for 100 pipelined RETR of a 5 MB bare-LF message, serves others, then sends every octet in order', async () => {
@@ -49,7 +31,7 @@ describe('POP2 and a client that does not read', () => {
     expect((await peakRss(child, 2500)) - before).toBeLessThan(STALLED_RSS_BOUND);
     expect(await pop3Stat(child.ports.pop3, 'other')).toBe(`+OK 1 ${message.length}`);
     expect(await health(child.apiUrl)).toStrictEqual({ status: 'ok' });
-    const result = await client.read([GREETING, line('#1'), announce, ...retrieved(message, announce, 30), SIGN_OFF]);
+    const result = await client.read([GREETING, line('#1'), announce, ...repeatPair(message, announce, 30), SIGN_OFF]);
     expect(result.complete).toBe(true);
     expect(result.received).toBeGreaterThan(30 * message.length);
   }, 120_000);
@@ -63,79 +45,14 @@ describe('POP2 and a client that does not read', () => {
     client.write(`HELO idle pw\r\nREAD 1\r\n${'RETR\r\nNACK\r\n'.repeat(50)}QUIT\r\n`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(await pop3Stat(child.ports.pop3, 'idle')).toBe(`+OK 1 ${message.length}`);
-    const result = await client.read([GREETING, line('#1'), announce, ...retrieved(message, announce, 50), SIGN_OFF]);
+    const result = await client.read([GREETING, line('#1'), announce, ...repeatPair(message, announce, 50), SIGN_OFF]);
     expect(result.complete).toBe(false);
     expect(result.received).toBeLessThan(32 * MiB);
     expect(child.alive()).toBe(true);
   }, 60_000);
 });
 
-/** A raw POP2 connection that reads line by line. */
-class Pop2Lines {
-  private buffer = '';
-  readonly lines: { text: string; at: number }[] = [];
-  closed = false;
 
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      const at = performance.now();
-      this.buffer += chunk;
-      let eol: number;
-      while ((eol = this.buffer.indexOf('\r\n')) >= 0) {
-        this.lines.push({ text: this.buffer.slice(0, eol), at });
-        this.buffer = this.buffer.slice(eol + 2);
-      }
-    });
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number): Promise<Pop2Lines> {
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    return new Pop2Lines(socket);
-  }
-
-  async count(n: number, timeoutMs = 15_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lines.length < n) {
-      if (Date.now() > deadline || (this.closed && this.lines.length < n)) throw new Error(`got ${JSON.stringify(this.lines.map((l) => l.text))}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return this.lines.slice(0, n).map((l) => l.text);
-  }
-
-  async closing(): Promise<string[]> {
-    if (!this.closed) await once(this.socket, 'close');
-    return this.lines.map((l) => l.text);
-  }
-}
-
-/** Chromium's request for `fetch(url, { method: 'POST', mode: 'no-cors', body })` from a page on another site. */
-function chromiumPost(port: number, body: string): string {
-  return [
-    'POST / HTTP/1.1',
-    `Host: 127.0.0.1:${port}`,
-    'Connection: keep-alive',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'sec-ch-ua-platform: "Linux"',
-    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-    'sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
-    'Content-Type: text/plain;charset=UTF-8',
-    'sec-ch-ua-mobile: ?0',
-    'Accept: */*',
-    'Origin: https://attacker.example',
-    'Sec-Fetch-Site: cross-site',
-    'Sec-Fetch-Mode: no-cors',
-    'Sec-Fetch-Dest: empty',
-    'Referer: https://attacker.example/',
-    'Accept-Encoding: gzip, deflate, br, zstd',
-    'Accept-Language: en-US,en;q=0.9',
-    '',
-    body,
-  ].join('\r\n');
-}
 
 const ATTACK = 'HELO x y\r\nREAD 1\r\nRETR\r\nACKD\r\nQUIT\r\n';
 const REFUSED = '- HTTP request refused: this is a POP2 server';
@@ -144,13 +61,13 @@ describe('POP2 and HTTP requests sent to its port', () => {
   it('answers one "-" and closes at a request line or a header line before HELO; nothing is deleted', async () => {
     const mailroom = await useMailroom({ pop2Port: 0 });
     const id = await send(mailroom, { subject: 'keep me' });
-    const browser = await Pop2Lines.open(mailroom.ports.pop2!);
+    const browser = await TimedLines.open(mailroom.ports.pop2!);
     browser.socket.write(chromiumPost(mailroom.ports.pop2!, ATTACK));
     const answered = await browser.closing();
     expect(answered[0]).toMatch(GREETING);
     expect(answered.slice(1)).toStrictEqual([REFUSED]);
 
-    const header = await Pop2Lines.open(mailroom.ports.pop2!);
+    const header = await TimedLines.open(mailroom.ports.pop2!);
     header.socket.write(`FOLD INBOX\r\nHost: 127.0.0.1:${mailroom.ports.pop2}\r\n${ATTACK}`);
     expect((await header.closing()).slice(1)).toStrictEqual(['- Not logged in yet', REFUSED]);
     expect((await api(mailroom, `/api/messages/${id}`)).status).toBe(200);
@@ -160,11 +77,11 @@ describe('POP2 and HTTP requests sent to its port', () => {
 describe('POP2 login throttling', () => {
   it('makes wrong HELO passwords wait 100, 200, 400 and 800 ms in turn; a right one still logs in', async () => {
     const mailroom = await useMailroom({ pop2Port: 0, pop3Auth: { alice: 'secret' } });
-    const client = await Pop2Lines.open(mailroom.ports.pop2!);
+    const client = await TimedLines.open(mailroom.ports.pop2!);
     await client.count(1);
     const sent = performance.now();
     client.socket.write(`${'HELO alice wrong\r\n'.repeat(5)}HELO alice secret\r\n`);
-    expect(await client.count(7)).toStrictEqual([expect.stringMatching(GREETING), ...Array(5).fill('- Invalid user name or password'), '#0']);
+    expect((await client.count(7)).map((l) => l.text)).toStrictEqual([expect.stringMatching(GREETING), ...Array(5).fill('- Invalid user name or password'), '#0']);
     // Times from when the commands were sent are lower bounds whatever delays the replies (pop3-abuse.test.ts).
     const times = client.lines.slice(1, 7).map((l) => l.at - sent);
     [0, 100, 300, 700, 1500, 3100].forEach((wait, i) => expect(times[i]).toBeGreaterThanOrEqual(wait - 5));
@@ -177,13 +94,13 @@ describe('POP2 and messages gone from the store since HELO', () => {
     const mailroom = await useMailroom({ pop2Port: 0, maxMessages: 2 });
     await send(mailroom, { subject: 'one' });
     await send(mailroom, { subject: 'two' });
-    const announced = await Pop2Lines.open(mailroom.ports.pop2!);
+    const announced = await TimedLines.open(mailroom.ports.pop2!);
     announced.socket.write('HELO ann pw\r\nREAD 1\r\n');
-    const [, count, length] = await announced.count(3);
+    const [, count, length] = (await announced.count(3)).map((l) => l.text);
     expect([count, length]).toStrictEqual(['#2', expect.stringMatching(/^=[1-9]\d*$/)]);
-    const later = await Pop2Lines.open(mailroom.ports.pop2!);
+    const later = await TimedLines.open(mailroom.ports.pop2!);
     later.socket.write('HELO bob pw\r\n');
-    expect((await later.count(2))[1]).toBe('#2');
+    expect((await later.count(2))[1]!.text).toBe('#2');
 
     await send(mailroom, { subject: 'three' });
     await send(mailroom, { subject: 'four' });

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { bulkSend } from '../helpers/bulk.js';
 import { startChildMailroom, type ChildMailroom } from '../helpers/child-mailroom.js';
 import { Pop3Client } from '../helpers/dovecot/pop3-client.js';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
-import { MiB, StalledClient, crlf, health, peakRss, rawOf, repeat, retrReply, sendLarge, topReply, type Expected } from '../helpers/stalled-client.js';
+import { MiB, StalledClient, crlf, health, peakRss, pop3Stat, rawOf, repeat, repeatPair, retrReply, sendLarge, topReply, type Expected } from '../helpers/stalled-client.js';
+import { chromiumPost } from '../helpers/chromium-post.js';
+import { TimedLines } from '../helpers/timed-lines.js';
 
 const GREETING = /^\+OK Mailroom POP3 ready <\d+\.\d+\.\d+@[^>]+>$/;
 const line = (text: string): Buffer => Buffer.from(`${text}\r\n`, 'latin1');
@@ -36,16 +38,6 @@ const WATCH_MS = 2500;
 /** A million pipelined commands take a server that answers them all several seconds; the watch must outlast that. */
 const FLOOD_WATCH_MS = 6000;
 
-/** Logs in as `user` and answers STAT, over a client that reads. */
-async function stat(port: number, user: string): Promise<string> {
-  const client = await Pop3Client.connect(port);
-  await client.command(`USER ${user}`);
-  await client.command('PASS pw');
-  const reply = await client.command('STAT');
-  await client.command('QUIT');
-  client.close();
-  return reply;
-}
 
 /** Pipelines `commands` after USER/PASS without reading, and checks the server's RSS and service meanwhile. */
 async function stall(child: ChildMailroom, user: string, commands: string): Promise<{ client: StalledClient; growth: number }> {
@@ -53,7 +45,7 @@ async function stall(child: ChildMailroom, user: string, commands: string): Prom
   const client = await StalledClient.open(child.ports.pop3);
   client.write(`USER ${user}\r\nPASS pw\r\n${commands}QUIT\r\n`);
   const growth = (await peakRss(child, WATCH_MS)) - before;
-  expect(await stat(child.ports.pop3, `other-${user}`)).toMatch(/^\+OK \d+ \d+$/);
+  expect(await pop3Stat(child.ports.pop3, `other-${user}`)).toMatch(/^\+OK \d+ \d+$/);
   expect(await health(child.apiUrl)).toStrictEqual({ status: 'ok' });
   return { client, growth };
 }
@@ -139,7 +131,7 @@ describe('POP3 and a client that does not read', () => {
     client.write(`USER idle\r\nPASS pw\r\n${'RETR 1\r\n'.repeat(50)}QUIT\r\n`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Meanwhile the maildrop was released: the same user logs in again.
-    expect(await stat(child.ports.pop3, 'idle')).toBe(`+OK 1 ${raw.length}`);
+    expect(await pop3Stat(child.ports.pop3, 'idle')).toBe(`+OK 1 ${raw.length}`);
     const result = await client.read([GREETING, line('+OK Hello idle, send PASS'), line(`+OK idle has 1 message (${raw.length} octets)`), ...repeat(reply, 50), SIGN_OFF]);
     // What had reached the kernel's buffers arrives, in order; then the connection is gone.
     expect(result.complete).toBe(false);
@@ -148,13 +140,6 @@ describe('POP3 and a client that does not read', () => {
   }, 60_000);
 });
 
-/** `first, second` `count` times. */
-function* repeatPair(first: Buffer, second: Buffer, count: number): Generator<Buffer> {
-  for (let i = 0; i < count; i++) {
-    yield first;
-    yield second;
-  }
-}
 
 describe('POP3 snapshots and the store limit', () => {
   it('keeps no evicted message alive for idle sessions; RETR of one answers -ERR while LIST still lists it', async () => {
@@ -204,30 +189,6 @@ async function storedCount(child: ChildMailroom): Promise<number> {
   return ((await (await fetch(`${child.apiUrl}/api/info`)).json()) as { messages: number }).messages;
 }
 
-/** Chromium's request for `fetch(url, { method: 'POST', mode: 'no-cors', body })` from a page on another site. */
-function chromiumPost(port: number, body: string): string {
-  return [
-    'POST / HTTP/1.1',
-    `Host: 127.0.0.1:${port}`,
-    'Connection: keep-alive',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'sec-ch-ua-platform: "Linux"',
-    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-    'sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
-    'Content-Type: text/plain;charset=UTF-8',
-    'sec-ch-ua-mobile: ?0',
-    'Accept: */*',
-    'Origin: https://attacker.example',
-    'Sec-Fetch-Site: cross-site',
-    'Sec-Fetch-Mode: no-cors',
-    'Sec-Fetch-Dest: empty',
-    'Referer: https://attacker.example/',
-    'Accept-Encoding: gzip, deflate, br, zstd',
-    'Accept-Language: en-US,en;q=0.9',
-    '',
-    body,
-  ].join('\r\n');
-}
 
 /** curl's `curl --data-binary @- http://127.0.0.1:PORT/`: few enough header lines to stay under the error limit. */
 function curlPost(port: number, body: string): string {
@@ -307,40 +268,6 @@ describe('POP3 maildrop locks', () => {
   });
 });
 
-/** Lines from the server with the time each arrived. */
-class TimedLines {
-  readonly lines: { text: string; at: number }[] = [];
-  private buffer = '';
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      const at = performance.now();
-      this.buffer += chunk;
-      let eol: number;
-      while ((eol = this.buffer.indexOf('\r\n')) >= 0) {
-        this.lines.push({ text: this.buffer.slice(0, eol), at });
-        this.buffer = this.buffer.slice(eol + 2);
-      }
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number): Promise<TimedLines> {
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    return new TimedLines(socket);
-  }
-
-  async count(n: number, timeoutMs = 15_000): Promise<{ text: string; at: number }[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lines.length < n) {
-      if (Date.now() > deadline) throw new Error(`got ${this.lines.length} of ${n} lines: ${JSON.stringify(this.lines.map((l) => l.text))}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return this.lines.slice(0, n);
-  }
-}
 
 /**
  * Timers may fire a millisecond early against performance.now(). Times are
@@ -401,7 +328,7 @@ describe('POP3 garbage', () => {
   it('answers garbage, a huge line, truncated commands and a flood it never reads exactly, within the bound, and stays healthy', async () => {
     const child = await startChildMailroom();
     await sendLarge(child.ports.smtp, 200, '\r\n', 'garbage test');
-    const size = Number((await stat(child.ports.pop3, 'probe')).split(' ')[2]);
+    const size = Number((await pop3Stat(child.ports.pop3, 'probe')).split(' ')[2]);
     // Random octets with no line break, space or tab: each line is one unknown command.
     const noise = Array.from({ length: 9 }, () => Buffer.from(randomBytes(120).map((b) => ([0x09, 0x0a, 0x0d, 0x20].includes(b) ? 0x41 : b))));
     // CAPA: 6 octets in, 122 out; a million of them outgrow the kernel's socket buffers many times over.
@@ -416,7 +343,7 @@ describe('POP3 garbage', () => {
     client.write('QUIT\r\n');
     const growth = (await peakRss(child, FLOOD_WATCH_MS)) - before;
     expect(growth).toBeLessThan(STALLED_RSS_BOUND);
-    expect(await stat(child.ports.pop3, 'other')).toBe(`+OK 1 ${size}`);
+    expect(await pop3Stat(child.ports.pop3, 'other')).toBe(`+OK 1 ${size}`);
     const capa = ['+OK Capability list follows', 'TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER', 'IMPLEMENTATION Mailroom', '.'];
     const result = await client.read([
       GREETING,
