@@ -7,8 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Most files wait on sockets, child processes and timers rather than the CPU, so on CI's two
-    // cores three run at once (Vitest's default would be one); timing bounds are set for a loaded machine.
-    maxWorkers: 3,
+    // cores two run at once (Vitest's default would be one); timing bounds are set for a loaded machine.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],

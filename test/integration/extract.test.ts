@@ -157,11 +157,12 @@ describe('codes with a pattern that would backtrack', () => {
   it('queues at most 64 patterns and answers 503 JSON past them, serving the rest', async () => {
     const id = await send(mailroom, { subject: 'Medium', text: 'a'.repeat(1200) });
     const answers = await Promise.all(Array.from({ length: 100 }, () => codes(id, 'a[^b]*c|a')));
-    const statuses = answers.map((a) => a.status);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(64);
+    // Run (200), or over the 250 ms limit on a busy machine (400), or refused for a full queue (503).
+    const ran = answers.filter((a) => a.status === 200 || (a.status === 400 && (a.body as { message: string }).message.startsWith('pattern ran longer')));
     const refused = answers.filter((a) => a.status === 503);
+    expect(ran.length).toBeGreaterThanOrEqual(64);
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.length + statuses.filter((s) => s === 200).length).toBe(100);
+    expect(ran.length + refused.length).toBe(100);
     expect(refused[0]!.body).toStrictEqual({ error: 'unavailable', message: '64 patterns are already waiting; try again shortly' });
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAddressList } from '../../server/src/mime/address-list.js';
 import { imapEnvelope } from '../../server/src/mime/envelope.js';
 import { imapNString, imapNStringNoLf } from '../../server/src/mime/imap-string.js';
+import { cpuTime } from '../helpers/cpu-time.js';
 
 /*
  * Every expected string below is what Dovecot 2.3.19 printed for the same
@@ -213,10 +214,8 @@ describe('ENVELOPE performance on hostile headers', () => {
   ])('parses a 100 KB To header of %s in well under 100 ms', (_name, value, expected) => {
     const raw = Buffer.from(`To: ${value}\r\n\r\n`, 'latin1');
     expect(raw.length).toBeGreaterThan(99_000);
-    const start = performance.now();
-    const env = imapEnvelope(raw, 0, raw.length);
-    const elapsed = performance.now() - start;
+    const { result: env, ms } = cpuTime(() => imapEnvelope(raw, 0, raw.length));
     expect(env).toBe(expected);
-    expect(elapsed).toBeLessThan(100);
+    expect(ms).toBeLessThan(100);
   });
 });
