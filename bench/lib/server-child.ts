@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { startMailroom } from 'mailroom';
+import { startMailroom } from 'mailroom-catcher';
 import { CHILD_MAX_MESSAGES, type ChildMessage, type ChildRequest } from './child-protocol.js';
 
 /*

@@ -1,5 +1,5 @@
 import { expect, test } from '@jest/globals';
-import { MailroomClient, MailroomTimeoutError } from 'mailroom/client';
+import { MailroomClient, MailroomTimeoutError } from 'mailroom-catcher/client';
 import { signUp } from '../app/signup.mjs';
 
 const mailroom = new MailroomClient({ url: process.env.MAILROOM_API, timeout: 5000 });

@@ -1,5 +1,5 @@
 import { test as base, expect } from '@playwright/test';
-import { MailroomClient, type Inbox } from 'mailroom/client';
+import { MailroomClient, type Inbox } from 'mailroom-catcher/client';
 
 interface MailFixtures {
   /** An address of this test's own; its methods see only mail sent to it. */

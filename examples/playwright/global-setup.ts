@@ -1,4 +1,4 @@
-import { startMailroom } from 'mailroom';
+import { startMailroom } from 'mailroom-catcher';
 
 /**
  * One Mailroom on free ports for the run. Workers start after this and inherit

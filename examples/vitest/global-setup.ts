@@ -1,4 +1,4 @@
-import { startMailroom } from 'mailroom';
+import { startMailroom } from 'mailroom-catcher';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {

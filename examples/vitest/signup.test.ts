@@ -1,4 +1,4 @@
-import { MailroomClient } from 'mailroom/client';
+import { MailroomClient } from 'mailroom-catcher/client';
 import { describe, expect, inject, it } from 'vitest';
 import { signUp } from '../app/signup.mjs';
 

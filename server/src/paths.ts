@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The name Mailroom is published under (`mailroom` on npm is another project); its command is still `mailroom`. */
+export const PACKAGE_NAME = 'mailroom-catcher';
+
 /**
  * The package folder, found by walking up from this module, so that the same
  * code finds its files whether it runs from the TypeScript sources or from dist/.
@@ -10,7 +13,7 @@ function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'package.json');
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'mailroom') {
+    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === PACKAGE_NAME) {
       return dir;
     }
     const parent = dirname(dir);

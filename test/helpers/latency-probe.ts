@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 
 export interface Probed<T> {
   result: T;

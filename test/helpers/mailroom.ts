@@ -1,4 +1,4 @@
-import { startMailroom, type Mailroom, type MailroomOptions } from 'mailroom';
+import { startMailroom, type Mailroom, type MailroomOptions } from 'mailroom-catcher';
 import { afterAll } from 'vitest';
 
 /** A Mailroom on free ports for one test file, closed after it. */

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 
 /** Sends one message with nodemailer and returns the id Mailroom gave it. */
 export async function send(mailroom: Mailroom, message: Mail.Options): Promise<string> {

@@ -8,7 +8,7 @@ import bcrypt from 'bcryptjs';
 import nodemailer from 'nodemailer';
 import { io as ioClient } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
-import { MailroomClient, MailroomError } from 'mailroom/client';
+import { MailroomClient, MailroomError } from 'mailroom-catcher/client';
 import { startChildMailroom } from '../helpers/child-mailroom.js';
 import { useMailroom } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MailroomClient } from 'mailroom/client';
+import { MailroomClient } from 'mailroom-catcher/client';
 import { describe, expect, it } from 'vitest';
 import { useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';

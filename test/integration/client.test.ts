@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MailroomClient, MailroomError, MailroomTimeoutError, UnexpectedMessageError, compileMatch } from 'mailroom/client';
+import { MailroomClient, MailroomError, MailroomTimeoutError, UnexpectedMessageError, compileMatch } from 'mailroom-catcher/client';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { useMailroom } from '../helpers/mailroom.js';

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 import { useMailroom } from '../helpers/mailroom.js';
 import { send as sendMail } from '../helpers/send.js';
 

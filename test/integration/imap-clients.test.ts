@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 import { ImapClient, imapQuote, literals } from '../helpers/dovecot/imap-client.js';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';

@@ -1,5 +1,5 @@
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { api, clearAll, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, startMailroom } from 'mailroom';
+import { ConfigError, startMailroom } from 'mailroom-catcher';
 import { api } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 

@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LiveEvents, MessageSummary } from 'mailroom';
+import type { LiveEvents, MessageSummary } from 'mailroom-catcher';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 

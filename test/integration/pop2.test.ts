@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 import { describe, expect, it } from 'vitest';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';

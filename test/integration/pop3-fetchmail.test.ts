@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Mailroom } from 'mailroom';
+import type { Mailroom } from 'mailroom-catcher';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
-import { startMailroom } from 'mailroom';
+import { startMailroom } from 'mailroom-catcher';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 

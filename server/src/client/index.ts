@@ -1,5 +1,5 @@
 /**
- * `mailroom/client`: a typed client for Mailroom's HTTP API that needs nothing
+ * `mailroom-catcher/client`: a typed client for Mailroom's HTTP API that needs nothing
  * but `fetch`. No Node.js module is imported anywhere below this folder, so it
  * runs in Node 18+ and in browsers.
  */
