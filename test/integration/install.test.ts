@@ -28,12 +28,13 @@ function scratchProject(): string {
  * command, and from code startMailroom() plus the typed client finding it.
  */
 const USE = `
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startMailroom } from 'mailroom-catcher';
 import { MailroomClient } from 'mailroom-catcher/client';
 const mailroom = await startMailroom({ smtpPort: 0, httpPort: 0, pop3Port: 0, imapPort: 0 });
 try {
-  execFileSync('npx', ['--no-install', 'mailroom', 'send', '--smtp', '127.0.0.1:' + mailroom.ports.smtp, '--to', 'scratch@example.test', '--subject', 'installed'], { stdio: 'ignore' });
+  await promisify(execFile)('npx', ['--no-install', 'mailroom', 'send', '--smtp', '127.0.0.1:' + mailroom.ports.smtp, '--to', 'scratch@example.test', '--subject', 'installed']);
   const mail = await new MailroomClient({ url: mailroom.apiUrl }).waitForMessage({ to: 'scratch@example.test', timeout: 10000 });
   console.log(JSON.stringify({ subject: mail.subject, to: mail.envelope.rcptTo }));
 } finally {
