@@ -6,6 +6,7 @@ export default defineConfig({
   plugins: [svelte()],
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Most files wait on sockets, child processes and timers rather than the CPU, so on CI's two
     // cores two run at once (Vitest's default would be one); timing bounds are set for a loaded machine.
     maxWorkers: 2,

@@ -16,7 +16,7 @@ import { SmtpSender } from './lib/smtp-send.js';
 import { formatInt, formatMs, formatPercent, percentile } from './lib/stats.js';
 
 /*
- * npm run bench:abuse [-- --duration S --idle N --pipeliners N]
+ * npm run bench:abuse [-- --duration S --idle N --pipeliners N --smoke]
  * (or BENCH_ABUSE_DURATION, BENCH_ABUSE_IDLE, BENCH_ABUSE_PIPELINERS in the environment)
  *
  * Mailroom runs as `node bin/mailroom.js --max-store-bytes 256MiB` (every
@@ -32,6 +32,10 @@ import { formatInt, formatMs, formatPercent, percentile } from './lib/stats.js';
  *   line and one inside DATA;
  * while a well-behaved client times SMTP sends, IMAP FETCH on an open
  * session and GET /api/messages, and Mailroom's RSS is sampled from /proc.
+ * --smoke does it all with bench:smtp --smoke's ingest, 100 messages in the
+ * mailbox, 40 idle connections, 3 pipeliners, faster drips, a 2 s window and
+ * no targets, so that test/integration/bench-smoke.test.ts can keep this
+ * script working in seconds.
  */
 
 const STORE = '256MiB';
@@ -40,8 +44,9 @@ const MiB = 1024 * 1024;
 const START_TIMEOUT_MS = 30_000;
 const REPLY_TIMEOUT_MS = 30_000;
 const MESSAGE_SIZE = 2048;
-/** bench:smtp's defaults, so that the ingest rates compare. */
+/** bench:smtp's defaults, so that the ingest rates compare; with --smoke, those of bench:smtp --smoke. */
 const INGEST = { messages: 5000, connections: 10, warmup: 500 };
+const SMOKE_INGEST = { messages: 300, connections: 10, warmup: 50 };
 const MAILBOX_MESSAGES = 1000;
 const BIG_MESSAGE_BYTES = 1024 * 1024;
 const DRIP_EVERY_MS = 3000;
@@ -54,15 +59,28 @@ interface Settings {
   durationS: number;
   idle: number;
   pipeliners: number;
+  ingest: typeof INGEST;
+  mailbox: number;
+  dripEveryMs: number;
+  smoke: boolean;
 }
 
 function readSettings(): Settings {
-  const { values } = parseArgs({ options: { duration: { type: 'string' }, idle: { type: 'string' }, pipeliners: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { duration: { type: 'string' }, idle: { type: 'string' }, pipeliners: { type: 'string' }, smoke: { type: 'boolean', default: false } },
+  });
   const env = process.env;
+  const smoke = values.smoke;
   return {
-    durationS: countOption('duration', values.duration ?? env.BENCH_ABUSE_DURATION, 30, 5, 600),
-    idle: countOption('idle', values.idle ?? env.BENCH_ABUSE_IDLE, 1000, 0, 3800),
-    pipeliners: countOption('pipeliners', values.pipeliners ?? env.BENCH_ABUSE_PIPELINERS, 50, 0, 200),
+    durationS: countOption('duration', values.duration ?? env.BENCH_ABUSE_DURATION, smoke ? 2 : 30, smoke ? 1 : 5, 600),
+    idle: countOption('idle', values.idle ?? env.BENCH_ABUSE_IDLE, smoke ? 40 : 1000, 0, 3800),
+    pipeliners: countOption('pipeliners', values.pipeliners ?? env.BENCH_ABUSE_PIPELINERS, smoke ? 3 : 50, 0, 200),
+    ingest: smoke ? SMOKE_INGEST : INGEST,
+    // No fewer than the 100 messages imapProbe fetches in turn.
+    mailbox: smoke ? 100 : MAILBOX_MESSAGES,
+    // Often enough for both drippers to get bytes in within the short window.
+    dripEveryMs: smoke ? 500 : DRIP_EVERY_MS,
+    smoke,
   };
 }
 
@@ -84,20 +102,21 @@ interface Ingest {
 
 /**
  * bench:smtp's measurement, with its load generator and settings: a
- * warm-up, then 5,000 messages of ~2 KB over 10 pipelining connections,
- * timed to the last 250, while a socket.io client takes the live events.
+ * warm-up, then 5,000 messages (300 with --smoke) of ~2 KB over 10
+ * pipelining connections, timed to the last 250, while a socket.io client
+ * takes the live events.
  */
-async function ingestRate(server: BinMailroom): Promise<Ingest> {
+async function ingestRate(server: BinMailroom, sizes: typeof INGEST): Promise<Ingest> {
   const live = await LiveWatcher.connect(server.apiUrl, 'message:new', START_TIMEOUT_MS);
   try {
     const load = (messages: BenchMessage[]) =>
-      runLoad({ host: '127.0.0.1', port: server.ports.smtp, messages, connections: INGEST.connections, replyTimeoutMs: REPLY_TIMEOUT_MS });
-    const warm = makeMessages('warm', INGEST.warmup, MESSAGE_SIZE);
+      runLoad({ host: '127.0.0.1', port: server.ports.smtp, messages, connections: sizes.connections, replyTimeoutMs: REPLY_TIMEOUT_MS });
+    const warm = makeMessages('warm', sizes.warmup, MESSAGE_SIZE);
     live.track(warm);
     await load(warm);
     await live.waitForAll(REPLY_TIMEOUT_MS);
     await deleteAll(server);
-    const messages = makeMessages('ingest', INGEST.messages, MESSAGE_SIZE);
+    const messages = makeMessages('ingest', sizes.messages, MESSAGE_SIZE);
     live.track(messages);
     const serverBefore = server.cpuMs();
     const clientBefore = process.cpuUsage();
@@ -112,9 +131,9 @@ async function ingestRate(server: BinMailroom): Promise<Ingest> {
     const otherMs = machineBusyMs() - machineBefore - serverMs - clientMs;
     await deleteAll(server);
     return {
-      messagesPerSecond: INGEST.messages / (result.wallMs / 1000),
-      serverCpuMsPerMessage: serverMs / INGEST.messages,
-      clientCpuMsPerMessage: clientMs / INGEST.messages,
+      messagesPerSecond: sizes.messages / (result.wallMs / 1000),
+      serverCpuMsPerMessage: serverMs / sizes.messages,
+      clientCpuMsPerMessage: clientMs / sizes.messages,
       otherCpuShare: Math.max(0, otherMs) / (elapsedMs * cpus().length),
     };
   } finally {
@@ -127,14 +146,14 @@ async function deleteAll(server: BinMailroom): Promise<void> {
   if (!response.ok) throw new Error(`DELETE /api/messages: HTTP ${response.status}`);
 }
 
-/** The attack's mailbox: 1,000 messages of ~2 KB, then one of 1 MiB for the pipeliners. */
-async function fillMailbox(server: BinMailroom): Promise<{ bigId: string; bigNumber: number }> {
-  await runLoad({ host: '127.0.0.1', port: server.ports.smtp, messages: makeMessages('mail', MAILBOX_MESSAGES, MESSAGE_SIZE), connections: 4, replyTimeoutMs: REPLY_TIMEOUT_MS });
+/** The attack's mailbox: `count` messages of ~2 KB, then one of 1 MiB for the pipeliners. */
+async function fillMailbox(server: BinMailroom, count: number): Promise<{ bigId: string; bigNumber: number }> {
+  await runLoad({ host: '127.0.0.1', port: server.ports.smtp, messages: makeMessages('mail', count, MESSAGE_SIZE), connections: 4, replyTimeoutMs: REPLY_TIMEOUT_MS });
   const [big] = makeMessages('big', 1, BIG_MESSAGE_BYTES);
   const sender = await SmtpSender.connect('127.0.0.1', server.ports.smtp, REPLY_TIMEOUT_MS);
   const { id } = await sender.send(big!);
   await sender.close();
-  return { bigId: id, bigNumber: MAILBOX_MESSAGES + 1 };
+  return { bigId: id, bigNumber: count + 1 };
 }
 
 interface RssTimeline {
@@ -189,8 +208,8 @@ async function main(): Promise<void> {
   const server = await BinMailroom.start(['--max-store-bytes', STORE], START_TIMEOUT_MS);
   const attackers: { idle: IdleResult | null; pipeliners: Pipeliner[]; drippers: Dripper[] } = { idle: null, pipeliners: [], drippers: [] };
   try {
-    const ingest = await ingestRate(server);
-    const { bigId, bigNumber } = await fillMailbox(server);
+    const ingest = await ingestRate(server, settings.ingest);
+    const { bigId, bigNumber } = await fillMailbox(server, settings.mailbox);
     await sleep(1000);
     const rssBefore = server.rssBytes();
 
@@ -206,7 +225,10 @@ async function main(): Promise<void> {
           return openPipeliner(kind, server.ports, PIPELINER_ADDRESS, i, { bigId, bigNumber }, kind === 'imap' ? 20 : kind === 'pop3' ? 40 : 100);
         }),
       ),
-      Promise.all([openDripper('mid-command', server.ports.smtp, DRIPPER_ADDRESS, DRIP_EVERY_MS), openDripper('mid-DATA', server.ports.smtp, DRIPPER_ADDRESS, DRIP_EVERY_MS)]),
+      Promise.all([
+        openDripper('mid-command', server.ports.smtp, DRIPPER_ADDRESS, settings.dripEveryMs),
+        openDripper('mid-DATA', server.ports.smtp, DRIPPER_ADDRESS, settings.dripEveryMs),
+      ]),
     ]);
     attackers.idle = idle;
     attackers.pipeliners = pipeliners;
@@ -245,7 +267,7 @@ async function main(): Promise<void> {
     const lines = [
       `Abuse benchmark: Mailroom ${'`'}--max-store-bytes ${STORE}${'`'}, other limits at their defaults; Node ${process.version}, ${cores} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       '',
-      `SMTP ingest, no attackers (bench:smtp's load: ${formatInt(INGEST.messages)} messages of ~${formatInt(MESSAGE_SIZE)} B over ${INGEST.connections} connections after ${INGEST.warmup} warm-up, a socket.io client on live events):`,
+      `SMTP ingest, no attackers (bench:smtp's load: ${formatInt(settings.ingest.messages)} messages of ~${formatInt(MESSAGE_SIZE)} B over ${settings.ingest.connections} connections after ${settings.ingest.warmup} warm-up, a socket.io client on live events):`,
       `  ${formatInt(ingest.messagesPerSecond)} messages/s; server CPU ${ingest.serverCpuMsPerMessage.toFixed(3)} ms/message, load client CPU ${ingest.clientCpuMsPerMessage.toFixed(3)} ms/message, ` +
         `other processes ${formatPercent(ingest.otherCpuShare, false)} of all CPUs (compare with the throughput line of npm run bench:smtp)`,
       '',
@@ -257,12 +279,12 @@ async function main(): Promise<void> {
       `  slow drips (the defaults close them after --smtp-timeout, 60 s, for a command line and --smtp-data-timeout, 600 s, for a message):`,
       ...drippers.map(
         (d) =>
-          `    ${d.label}, a byte every ${DRIP_EVERY_MS / 1000} s: ${d.dripped} bytes dripped; ` +
+          `    ${d.label}, a byte every ${settings.dripEveryMs / 1000} s: ${d.dripped} bytes dripped; ` +
           (d.closedAt === null ? 'still open at the end' : `closed by Mailroom after ${((d.closedAt - attackStart) / 1000).toFixed(1)} s`) +
           (d.lastReply ? ` (last reply: ${d.lastReply.slice(0, 80)})` : ''),
       ),
       '',
-      table(rows),
+      table(settings.smoke ? rows.map((row) => row.slice(0, -2)) : rows),
       '',
       `Mailroom RSS: ${mib(rssBefore)} before the attack; max per 5 s: ${timeline.slices.map(mib).join(', ')}`,
       `CPU over the ${(windowMs / 1000).toFixed(1)} s window: Mailroom ${formatInt(serverCpuMs)} ms (${formatPercent(serverCpuMs / windowMs, false)} of one CPU), ` +

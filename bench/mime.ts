@@ -7,34 +7,47 @@ import { indexMessage } from '../server/src/mime/part-index.js';
 import { formatInt, percentile } from './lib/stats.js';
 
 /*
- * npm run bench:mime [-- --runs N]
+ * npm run bench:mime [-- --runs N --smoke]
  *
  * Throughput of the MIME part indexer alone: no decoding, no storing. Every
  * message is read and generated before any timing, so only indexMessage is
- * inside the timed loops.
+ * inside the timed loops. --smoke goes through every phase with a 2 MB large
+ * message, one short run each and no targets, so that
+ * test/integration/bench-smoke.test.ts can keep this script working in seconds.
  */
 
 const FIXTURES_DIR = fileURLToPath(new URL('../../test/fixtures/mime/', import.meta.url));
 /** Decimal megabytes, as throughput figures are usually quoted. */
 const MB = 1_000_000;
 const TARGET_MB_PER_S = 200;
-/** The large message: 20 MB in 200 attachments, so about 100 KB each. */
-const LARGE_BYTES = 20 * MB;
-const LARGE_ATTACHMENTS = 200;
 /** Throughput may fall by this much from the smallest to the largest size before the growth is called superlinear. */
 const LINEARITY_TOLERANCE = 0.2;
-/** One corpus run lasts about this long; many tiny messages need long runs to even out timer noise. */
-const CORPUS_RUN_MS = 1000;
-const LARGE_RUN_MS = 300;
-const WARMUP_MS = 500;
 
-function readRuns(): number {
-  const { values } = parseArgs({ options: { runs: { type: 'string' } } });
+/** Sizes and durations: the full run's, or --smoke's, which need only get through every phase. */
+interface Scale {
+  /** The large message and its attachments, about 100 KB each at either scale. */
+  largeBytes: number;
+  largeAttachments: number;
+  /** One corpus run lasts about this long; many tiny messages need long runs to even out timer noise. */
+  corpusRunMs: number;
+  largeRunMs: number;
+  warmupMs: number;
+  runs: number;
+  /** Whether to judge the throughput against TARGET_MB_PER_S and LINEARITY_TOLERANCE. */
+  targets: boolean;
+}
+
+const FULL: Scale = { largeBytes: 20 * MB, largeAttachments: 200, corpusRunMs: 1000, largeRunMs: 300, warmupMs: 500, runs: 5, targets: true };
+const SMOKE: Scale = { largeBytes: 2 * MB, largeAttachments: 20, corpusRunMs: 20, largeRunMs: 10, warmupMs: 10, runs: 1, targets: false };
+
+function readScale(): Scale {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, smoke: { type: 'boolean', default: false } } });
+  const scale = values.smoke ? SMOKE : FULL;
   const text = values.runs ?? process.env.BENCH_RUNS;
-  if (text === undefined) return 5;
+  if (text === undefined) return scale;
   const runs = Number(text);
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new Error(`--runs: expected a whole number from 1 to 100, got "${text}"`);
-  return runs;
+  return { ...scale, runs };
 }
 
 // --- Inputs ------------------------------------------------------------------
@@ -74,7 +87,7 @@ function base64Lines(bytes: Buffer): string {
  * per-part and per-byte costs both scale with size, and a linear indexer shows
  * the same throughput at every size.
  */
-function attachmentMessage(totalBytes: number): { raw: Buffer; attachments: number } {
+function attachmentMessage(totalBytes: number, scale: Scale): { raw: Buffer; attachments: number } {
   const head = [
     'From: "Bench Sender" <sender@example.test>',
     'To: <user@example.test>',
@@ -110,10 +123,10 @@ function attachmentMessage(totalBytes: number): { raw: Buffer; attachments: numb
       '',
     ].join('\r\n');
   const tail = '------=_mixed_0001--\r\n';
-  const overhead = head.length + tail.length + LARGE_ATTACHMENTS * partHead(LARGE_ATTACHMENTS).length;
+  const overhead = head.length + tail.length + scale.largeAttachments * partHead(scale.largeAttachments).length;
   // 57 bytes make one 76-character line plus CRLF.
-  const rawPerAttachment = Math.floor(((LARGE_BYTES - overhead) / LARGE_ATTACHMENTS / 78) * 57);
-  const attachments = Math.max(1, Math.round((LARGE_ATTACHMENTS * totalBytes) / LARGE_BYTES));
+  const rawPerAttachment = Math.floor(((scale.largeBytes - overhead) / scale.largeAttachments / 78) * 57);
+  const attachments = Math.max(1, Math.round((scale.largeAttachments * totalBytes) / scale.largeBytes));
   const parts = [head];
   for (let i = 1; i <= attachments; i++) parts.push(partHead(i), base64Lines(pseudoRandomBytes(rawPerAttachment, i)));
   parts.push(tail);
@@ -145,14 +158,14 @@ interface Throughput {
   max: number;
 }
 
-function measure(messages: readonly Buffer[], runMs: number, runs: number): Throughput {
+function measure(messages: readonly Buffer[], runMs: number, scale: Scale): Throughput {
   const bytes = messages.reduce((sum, raw) => sum + raw.length, 0);
   // Warm-up: long enough for V8 to optimise the indexer for this input.
-  const warmEnd = performance.now() + WARMUP_MS;
+  const warmEnd = performance.now() + scale.warmupMs;
   while (performance.now() < warmEnd) indexAll(messages, 1);
   const repeat = calibrate(messages, runMs);
   const rates: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < scale.runs; i++) {
     const { ms } = indexAll(messages, repeat);
     rates.push((bytes * repeat) / MB / (ms / 1000));
   }
@@ -181,31 +194,32 @@ function checkShape({ raw, attachments }: { raw: Buffer; attachments: number }):
 }
 
 function main(): void {
-  const runs = readRuns();
+  const scale = readScale();
   const corpus = readCorpus();
   const corpusBytes = corpus.reduce((sum, raw) => sum + raw.length, 0);
-  const sizes = [LARGE_BYTES / 4, LARGE_BYTES / 2, LARGE_BYTES].map(attachmentMessage);
+  const sizes = [scale.largeBytes / 4, scale.largeBytes / 2, scale.largeBytes].map((bytes) => attachmentMessage(bytes, scale));
   sizes.forEach(checkShape);
   const large = sizes.at(-1)!;
 
   // Printed as it goes: the whole run takes a while.
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
-  out(`MIME part index throughput: indexMessage only, no decoding; median of ${runs} runs after warm-up (MB = 10^6 bytes)`);
+  out(`MIME part index throughput: indexMessage only, no decoding; median of ${scale.runs} runs after warm-up (MB = 10^6 bytes)`);
   out(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}`);
   out();
-  const corpusRate = measure(corpus, CORPUS_RUN_MS, runs);
-  out(row(`fixture corpus: ${corpus.length} messages x ${formatInt(corpusRate.repeat)} per run`, corpusBytes, corpusRate, true));
-  const largeRate = measure([large.raw], LARGE_RUN_MS, runs);
-  out(row(`generated: ${large.attachments} base64 attachments`, large.raw.length, largeRate, true));
+  const corpusRate = measure(corpus, scale.corpusRunMs, scale);
+  out(row(`fixture corpus: ${corpus.length} messages x ${formatInt(corpusRate.repeat)} per run`, corpusBytes, corpusRate, scale.targets));
+  const largeRate = measure([large.raw], scale.largeRunMs, scale);
+  out(row(`generated: ${large.attachments} base64 attachments`, large.raw.length, largeRate, scale.targets));
   out();
   out('Linearity: the same shape at three sizes, attachment count in proportion (should be about equal)');
-  const rates = sizes.map((size) => (size === large ? largeRate : measure([size.raw], LARGE_RUN_MS, runs)));
+  const rates = sizes.map((size) => (size === large ? largeRate : measure([size.raw], scale.largeRunMs, scale)));
   sizes.forEach(({ raw, attachments }, i) => out(row(`${mb(raw.length)} message, ${attachments} attachments`, raw.length, rates[i]!, false)));
   const first = rates[0]!.mbPerSecond;
   const last = rates.at(-1)!.mbPerSecond;
   const ratio = last / first;
   const linear = ratio >= 1 - LINEARITY_TOLERANCE;
-  out(`  ${mb(large.raw.length)} vs ${mb(sizes[0]!.raw.length)}: ${(ratio * 100).toFixed(0)}% of the throughput ${linear ? 'PASS (linear)' : 'MISS (slower per byte when larger)'}`);
+  const judged = linear ? ' PASS (linear)' : ' MISS (slower per byte when larger)';
+  out(`  ${mb(large.raw.length)} vs ${mb(sizes[0]!.raw.length)}: ${(ratio * 100).toFixed(0)}% of the throughput${scale.targets ? judged : ''}`);
 }
 
 try {

@@ -13,11 +13,14 @@ import { percentile } from './lib/stats.js';
 import { countOption } from './lib/options.js';
 
 /*
- * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev]
+ * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev --smoke]
  * (or BENCH_MESSAGES, BENCH_CONNECTIONS, BENCH_WARMUP in the environment)
  *
  * Mailroom runs in a child process so its CPU and memory are its own; the
  * same load then goes to MailDev for comparison. Prints one report.
+ * --smoke runs every phase on a few hundred messages, without MailDev (an
+ * install from the registry) or targets, so that test/integration/bench-smoke.test.ts
+ * can keep this script working in seconds; the figures it prints mean little.
  */
 
 const MESSAGE_SIZE = 2048;
@@ -30,6 +33,7 @@ interface Settings {
   connections: number;
   warmup: number;
   maildev: boolean;
+  smoke: boolean;
 }
 
 function readSettings(): Settings {
@@ -39,13 +43,16 @@ function readSettings(): Settings {
       connections: { type: 'string' },
       warmup: { type: 'string' },
       'no-maildev': { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
     },
   });
+  const smoke = values.smoke;
   return {
-    messages: countOption('messages', values.messages ?? process.env.BENCH_MESSAGES, 5000, 1, CHILD_MAX_MESSAGES),
+    messages: countOption('messages', values.messages ?? process.env.BENCH_MESSAGES, smoke ? 300 : 5000, 1, CHILD_MAX_MESSAGES),
     connections: countOption('connections', values.connections ?? process.env.BENCH_CONNECTIONS, 10, 1, 1000),
-    warmup: countOption('warmup', values.warmup ?? process.env.BENCH_WARMUP, 500, 0, CHILD_MAX_MESSAGES),
+    warmup: countOption('warmup', values.warmup ?? process.env.BENCH_WARMUP, smoke ? 50 : 500, 0, CHILD_MAX_MESSAGES),
     maildev: !values['no-maildev'],
+    smoke,
   };
 }
 
@@ -146,6 +153,7 @@ async function benchMaildev(bin: string, settings: Settings): Promise<LoadFigure
 
 /** MailDev's figures, or a clear reason why there are none; Mailroom's figures are reported either way. */
 async function compareWithMaildev(settings: Settings): Promise<LoadFigures | { skipped: string }> {
+  if (settings.smoke) return { skipped: '--smoke given' };
   if (!settings.maildev) return { skipped: '--no-maildev given' };
   const install = await ensureMaildev();
   if ('error' in install) return { skipped: `MailDev ${MAILDEV_VERSION} could not be installed: ${install.error}` };
@@ -176,6 +184,7 @@ async function main(): Promise<void> {
     mailroom,
     maildev,
     maildevVersion: MAILDEV_VERSION,
+    targets: !settings.smoke,
   })}\n`);
 }
 

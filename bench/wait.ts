@@ -12,7 +12,7 @@ import { SmtpSender } from './lib/smtp-send.js';
 import { formatInt, formatMs, percentile } from './lib/stats.js';
 
 /*
- * npm run bench:wait [-- --inboxes N --per-inbox N --rate N --connections N --warmup N --cpu-prof-dir DIR]
+ * npm run bench:wait [-- --inboxes N --per-inbox N --rate N --connections N --warmup N --cpu-prof-dir DIR --smoke]
  * (or BENCH_WAIT_INBOXES, BENCH_WAIT_PER_INBOX, BENCH_WAIT_RATE, BENCH_WAIT_CONNECTIONS,
  * BENCH_WAIT_WARMUP in the environment)
  *
@@ -24,7 +24,9 @@ import { formatInt, formatMs, percentile } from './lib/stats.js';
  * to be addressed to the waiter's own inbox. An uncounted warm-up pass of the
  * same kind comes first; the timed pass continues from each waiter's cursor.
  * --cpu-prof-dir has the Mailroom child write a V8 CPU profile of its whole
- * life, warm-up included, into DIR when it exits.
+ * life, warm-up included, into DIR when it exits. --smoke has 20 waiters and
+ * judges no target, so that test/integration/bench-smoke.test.ts can keep this
+ * script working in seconds; a wrong or missing answer still fails it.
  */
 
 const MESSAGE_SIZE = 2048;
@@ -47,6 +49,7 @@ interface Settings {
   connections: number;
   warmup: number;
   cpuProfDir: string | undefined;
+  smoke: boolean;
 }
 
 function readSettings(): Settings {
@@ -58,16 +61,19 @@ function readSettings(): Settings {
       connections: { type: 'string' },
       warmup: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      smoke: { type: 'boolean', default: false },
     },
   });
   const env = process.env;
+  const smoke = values.smoke;
   return {
-    inboxes: countOption('inboxes', values.inboxes ?? env.BENCH_WAIT_INBOXES, 200, 1, 10_000),
+    inboxes: countOption('inboxes', values.inboxes ?? env.BENCH_WAIT_INBOXES, smoke ? 20 : 200, 1, 10_000),
     perInbox: countOption('per-inbox', values['per-inbox'] ?? env.BENCH_WAIT_PER_INBOX, 10, 1, 1000),
     rate: countOption('rate', values.rate ?? env.BENCH_WAIT_RATE, 500, 1, 100_000),
     connections: countOption('connections', values.connections ?? env.BENCH_WAIT_CONNECTIONS, 4, 1, 100),
-    warmup: countOption('warmup', values.warmup ?? env.BENCH_WAIT_WARMUP, 2, 0, 1000),
+    warmup: countOption('warmup', values.warmup ?? env.BENCH_WAIT_WARMUP, smoke ? 1 : 2, 0, 1000),
     cpuProfDir: values['cpu-prof-dir'],
+    smoke,
   };
 }
 
@@ -303,7 +309,7 @@ function render(figures: PassFigures, analysis: Analysis, settings: Settings, wa
       `loopback, Node ${process.version}, ${cpus().length} CPUs`,
     'Latency: the waiter has read the whole answer, minus the moment the SMTP client read that message\'s 250 (same process, same clock)',
     '',
-    table(rows),
+    table(settings.smoke ? rows.map((row) => row.slice(0, -1)) : rows),
     '',
     `answered from the store at once (the 250 was in before the waiter re-armed): ${formatInt(fromStore)}`,
     `negative latencies (the answer was read before the 250): ${formatInt(negative)}` +
@@ -313,8 +319,9 @@ function render(figures: PassFigures, analysis: Analysis, settings: Settings, wa
     `sending: slowest connection lagged ${ms(figures.maxLagMs)} behind its schedule; other processes used ${(figures.otherCpuShare * 100).toFixed(1)}% of the CPUs`,
     ...record.crossInbox.map((line) => `CROSS-INBOX: ${line}`),
     ...record.problems.map((line) => `PROBLEM: ${line}`),
-    '',
-    `target p99 < ${TARGET_P99_MS} ms with every message answered once, to its own inbox's waiter: ${analysis.correct && p99 < TARGET_P99_MS ? 'PASS' : 'MISS'}`,
+    ...(settings.smoke
+      ? []
+      : ['', `target p99 < ${TARGET_P99_MS} ms with every message answered once, to its own inbox's waiter: ${analysis.correct && p99 < TARGET_P99_MS ? 'PASS' : 'MISS'}`]),
   ].join('\n');
 }
 

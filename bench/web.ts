@@ -15,7 +15,7 @@ import { renderWebReport, type LiveSample } from './lib/web-report.js';
 import { countOption } from './lib/options.js';
 
 /*
- * npm run bench:web [-- --messages N --runs N --live N --interval MS]
+ * npm run bench:web [-- --messages N --runs N --live N --interval MS --smoke]
  * (or BENCH_WEB_MESSAGES, BENCH_WEB_RUNS, BENCH_WEB_LIVE, BENCH_WEB_INTERVAL)
  *
  * Mailroom runs in a child process holding N messages (50,000 by default,
@@ -23,6 +23,9 @@ import { countOption } from './lib/options.js';
  * (a) how soon after navigation the web inbox paints its first row, cold and
  * warm, and (b) how soon after an SMTP send the new message's row is painted
  * in an open inbox. Prints one report; progress goes to standard error.
+ * --smoke does the same with 300 messages, one load of each kind, 5 live
+ * rows and no targets, so that test/integration/bench-smoke.test.ts can keep
+ * this script working in seconds.
  */
 
 const MESSAGE_SIZE = 2048;
@@ -38,6 +41,7 @@ interface Settings {
   runs: number;
   live: number;
   interval: number;
+  smoke: boolean;
 }
 
 function readSettings(): Settings {
@@ -47,13 +51,16 @@ function readSettings(): Settings {
       runs: { type: 'string' },
       live: { type: 'string' },
       interval: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
     },
   });
+  const smoke = values.smoke;
   return {
-    messages: countOption('messages', values.messages ?? process.env.BENCH_WEB_MESSAGES, 50_000, 1, CHILD_MAX_MESSAGES),
-    runs: countOption('runs', values.runs ?? process.env.BENCH_WEB_RUNS, 10, 1, 100),
-    live: countOption('live', values.live ?? process.env.BENCH_WEB_LIVE, 200, 1, 10_000),
+    messages: countOption('messages', values.messages ?? process.env.BENCH_WEB_MESSAGES, smoke ? 300 : 50_000, 1, CHILD_MAX_MESSAGES),
+    runs: countOption('runs', values.runs ?? process.env.BENCH_WEB_RUNS, smoke ? 1 : 10, 1, 100),
+    live: countOption('live', values.live ?? process.env.BENCH_WEB_LIVE, smoke ? 5 : 200, 1, 10_000),
     interval: countOption('interval', values.interval ?? process.env.BENCH_WEB_INTERVAL, 20, 0, 10_000),
+    smoke,
   };
 }
 
@@ -214,6 +221,7 @@ async function main(): Promise<void> {
         liveInterval: settings.interval,
         clockBefore: live.clockBefore,
         clockAfter: live.clockAfter,
+        targets: !settings.smoke,
       })}\n`,
     );
   } finally {

@@ -7,6 +7,8 @@ import nodemailer from 'nodemailer';
 /**
  * Sends the sign-up confirmation to `to` through the SMTP server at `smtp`
  * ("host:port"), and returns the code and token it mailed.
+ *
+ * @param {{ smtp: string, to: string, appUrl?: string }} options
  */
 export async function signUp({ smtp, to, appUrl = 'http://app.test' }) {
   const [host, port] = smtp.split(':');

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { argumentError, EXIT, UsageError, write } from './commands/args.js';
-import { ConfigError, argumentOptions, helpText, resolveConfig, settingsFromArguments, settingsFromEnv, type RawSettings } from './config.js';
+import { ConfigError, SettingError, StartError, argumentOptions, helpText, resolveConfig, settingName, settingsFromArguments, settingsFromEnv, type RawSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { version } from './paths.js';
+import { removeReadyFile, writeReadyFile } from './ready-file.js';
 
 /** How long a shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 1800;
@@ -36,7 +37,7 @@ const COMMANDS_HELP = `Commands (each has its own --help):
       exit 0 when Mailroom is ready (for Docker HEALTHCHECK and CI service checks)
   mailroom send [--smtp HOST:PORT] [--to ADDR] [--subject TEXT] [--body TEXT] [--attach FILE]
       send a test message, like swaks
-  --api defaults to MAILROOM_API, else http://127.0.0.1:8025.
+  --api defaults to MAILROOM_API, else the address in MAILROOM_READY_FILE, else http://127.0.0.1:8025.
 
 Exit status: 0 success; 1 failure (server could not start, wait timed out, not ready,
 message refused); 2 bad usage.
@@ -67,12 +68,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     process.stdout.write(`${version}\n`);
     return;
   }
+  const fromEnv = settingsFromEnv(env);
+  // One line naming what the user typed: the flag, or the environment variable the value came from.
+  const settingFailure: (error: unknown) => never = (error) => {
+    if (!(error instanceof SettingError)) throw error;
+    fail(`${settingName(error.flag, args.settings, fromEnv)}: ${error.detail}`, error instanceof ConfigError ? 2 : 1);
+  };
   let config;
   try {
-    config = resolveConfig({ ...settingsFromEnv(env), ...args.settings });
+    config = resolveConfig({ ...fromEnv, ...args.settings });
   } catch (error) {
-    if (error instanceof ConfigError) fail(error.message, 2);
-    throw error;
+    settingFailure(error);
   }
   const logger = createLogger(config.logLevel);
   let mailroom;
@@ -81,12 +87,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     const { startWithConfig } = await import('./mailroom.js');
     mailroom = await startWithConfig(config, logger);
   } catch (error) {
-    fail((error as Error).message, error instanceof ConfigError ? 2 : 1);
+    if (error instanceof SettingError) settingFailure(error);
+    fail((error as Error).message, 1);
+  }
+  const { readyFile } = config;
+  if (readyFile !== null) {
+    try {
+      writeReadyFile(readyFile, { pid: process.pid, apiUrl: mailroom.apiUrl, host: mailroom.host, ports: { ...mailroom.ports } });
+    } catch (error) {
+      settingFailure(new StartError('--ready-file', `cannot write ${readyFile}: ${(error as Error).message}`));
+    }
   }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    // First, so a health check sees the shutdown at once rather than a server that stops answering.
+    if (readyFile !== null) removeReadyFile(readyFile);
     logger.info(`${signal}: shutting down`);
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
     mailroom.close().then(

@@ -56,17 +56,28 @@ export interface MailroomConfig {
   smtpTimeoutSeconds: number;
   /** Seconds an SMTP client may take to send a message, from the 354 to the final dot. */
   smtpDataTimeoutSeconds: number;
+  /** Where to write the ports and API URL as JSON once every listener is up; null means nowhere. */
+  readyFile: string | null;
 }
 
-/** Raised for a bad setting; `flag` names the CLI flag so the message points at what to fix. */
-export class ConfigError extends Error {
+/**
+ * A setting Mailroom cannot run with. `flag` names the setting by its CLI flag; the CLI names the
+ * environment variable instead when that is where the value came from (see settingName).
+ */
+export class SettingError extends Error {
   constructor(
     readonly flag: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super(`${flag}: ${message}`);
+    super(`${flag}: ${detail}`);
   }
 }
+
+/** A value that is wrong in itself or with the others: bad usage. */
+export class ConfigError extends SettingError {}
+
+/** A value that is well formed but Mailroom could not start with on this machine, such as a port already taken. */
+export class StartError extends SettingError {}
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -114,6 +125,7 @@ export interface RawSettings {
   maxConnectionsPerIp?: string;
   smtpTimeout?: string;
   smtpDataTimeout?: string;
+  readyFile?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -147,6 +159,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--max-connections-per-ip', key: 'maxConnectionsPerIp', env: 'MAILROOM_MAX_CONNECTIONS_PER_IP', arg: 'N', help: 'open connections per client address per listener (default 250)' },
   { flag: '--smtp-timeout', key: 'smtpTimeout', env: 'MAILROOM_SMTP_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions silent this long, or this slow to send a command line (default 60)' },
   { flag: '--smtp-data-timeout', key: 'smtpDataTimeout', env: 'MAILROOM_SMTP_DATA_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions that take longer to send a message (default 600)' },
+  { flag: '--ready-file', key: 'readyFile', env: 'MAILROOM_READY_FILE', arg: 'PATH', help: 'once every listener is up, write the ports and API URL there as JSON, removed on exit; wait, healthcheck and send read it to find Mailroom' },
   { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
 ];
 
@@ -220,6 +233,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     maxConnectionsPerIp: parseCount('--max-connections-per-ip', raw.maxConnectionsPerIp ?? '250'),
     smtpTimeoutSeconds: parseCount('--smtp-timeout', raw.smtpTimeout ?? '60'),
     smtpDataTimeoutSeconds: parseCount('--smtp-data-timeout', raw.smtpDataTimeout ?? '600'),
+    readyFile: raw.readyFile ?? null,
   };
   checkConsistency(config);
   return config;
@@ -341,6 +355,16 @@ export function settingsFromArguments(values: Record<string, string | boolean | 
     else if (Array.isArray(value) && option.key === 'smtpReject') settings.smtpReject = value.map(String);
   }
   return settings;
+}
+
+/**
+ * How to name a setting in a message: by its environment variable when that is where the value
+ * came from (flags win), else by its flag, which is also what to add when the default is the problem.
+ */
+export function settingName(flag: string, fromArguments: RawSettings, fromEnv: RawSettings): string {
+  const option = OPTIONS.find((o) => o.flag === flag);
+  if (!option || fromArguments[option.key] !== undefined || fromEnv[option.key] === undefined) return flag;
+  return option.env;
 }
 
 /** Environment variables first, so flags given on the command line override them. */

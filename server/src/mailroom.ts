@@ -7,7 +7,7 @@ import { Access } from './api/access.js';
 import { attachLive } from './api/live.js';
 import { secureEveryResponse } from './api/raw-errors.js';
 import type { ListenerStatus } from './api/routes/system.js';
-import { resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
+import { StartError, resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { ConnectionLimits, refusalText } from './guard/connection-limits.js';
 import { Credentials } from './guard/credentials.js';
 import { IngestBudget } from './guard/ingest-budget.js';
@@ -161,11 +161,11 @@ function netListener(name: string, flag: string, port: number, server: NetServer
   return { name, server, close, listen: (host) => listenOn(server, (p, h, done) => server.listen(p, h, done), port, host, flag) };
 }
 
-function portError(error: NodeJS.ErrnoException, flag: string, port: number, host: string): Error {
-  if (error.code === 'EADDRINUSE') return new Error(`${flag}: port ${port} on ${host} is already in use`);
-  if (error.code === 'EACCES') return new Error(`${flag}: no permission to listen on port ${port}`);
-  if (error.code === 'EADDRNOTAVAIL') return new Error(`--listen: ${host} is not an address of this machine`);
-  return new Error(`${flag}: cannot listen on ${host}:${port}: ${error.message}`);
+function portError(error: NodeJS.ErrnoException, flag: string, port: number, host: string): StartError {
+  if (error.code === 'EADDRINUSE') return new StartError(flag, `port ${port} on ${host} is already in use`);
+  if (error.code === 'EACCES') return new StartError(flag, `no permission to listen on port ${port}`);
+  if (error.code === 'EADDRNOTAVAIL') return new StartError('--listen', `${host} is not an address of this machine`);
+  return new StartError(flag, `cannot listen on ${host}:${port}: ${error.message}`);
 }
 
 function isLoopback(address: string): boolean {

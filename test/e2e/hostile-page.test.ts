@@ -120,6 +120,7 @@ describe('a page on another site', () => {
   });
 
   it('cannot run commands on the SMTP, POP3, POP2 or IMAP port by POSTing to it', async () => {
+    await send(mailroom, { to: 'victim@example.test', subject: 'Still here after the POSTs' });
     const before = await snapshot();
     expect(before.total).toBeGreaterThan(0);
     const page = await evilPage();

@@ -1,22 +1,32 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { api, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { useChromium } from '../helpers/chromium.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 mkdirSync(artifacts, { recursive: true });
 
 const mailroom = await useMailroom();
-let browser: Browser;
-let page: Page;
-const foreignRequests: string[] = [];
+const browser = await useChromium();
 
-beforeAll(async () => {
-  browser = await launchChromium();
-  page = await browser.newPage();
+/** The status line once the live connection is up ("1 message" has no s); it reads "Disconnected" otherwise. */
+const CONNECTED = /\d+ messages?, \d+ unread/;
+
+interface Opened {
+  page: Page;
+  /** Requests for anything but Mailroom's origin, all refused. */
+  foreignRequests: string[];
+}
+
+/** A page in a browser context of the running test's own, at `path` and live, closed when the test finishes. */
+async function openInbox(path = '/#/'): Promise<Opened> {
+  const context = await browser.newContext();
+  onTestFinished(() => context.close());
+  const page = await context.newPage();
+  const foreignRequests: string[] = [];
   // Nothing from a message may reach the network: every request must stay on Mailroom's origin.
   await page.route('**/*', (route) => {
     const url = route.request().url();
@@ -24,16 +34,14 @@ beforeAll(async () => {
     foreignRequests.push(url);
     return route.abort();
   });
-  await page.goto(mailroom.apiUrl);
-  await page.getByRole('status').filter({ hasText: 'messages' }).waitFor();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+  await page.goto(`${mailroom.apiUrl}${path}`);
+  await page.getByRole('status').filter({ hasText: CONNECTED }).waitFor();
+  return { page, foreignRequests };
+}
 
 describe('web inbox in Chromium', () => {
   it('shows a message sent over SMTP without a reload, and opens it on every tab', async () => {
+    const { page } = await openInbox();
     const id = await send(mailroom, {
       from: 'Shop <shop@example.test>',
       to: 'ann@example.test',
@@ -81,16 +89,18 @@ describe('web inbox in Chromium', () => {
       html: '<p>Logo:</p><img id="logo" src="cid:logo@test" width="10" height="10">',
       attachments: [{ filename: 'logo.png', content: png, cid: 'logo@test' }],
     });
-    await page.goto(`${mailroom.apiUrl}/#/messages/${id}`);
+    const { page, foreignRequests } = await openInbox(`/#/messages/${id}`);
     const logo = page.frameLocator('iframe[title="HTML body"]').locator('#logo');
     await logo.waitFor();
     await expect
       .poll(() => logo.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : -1)), { timeout: 3000 })
       .toBe(1);
     expect(await logo.getAttribute('src')).toBe(`/api/messages/${id}/parts/2.2`);
+    expect(foreignRequests).toStrictEqual([]);
   });
 
   it('runs nothing and loads nothing remote from a hostile message', async () => {
+    const { page, foreignRequests } = await openInbox();
     await page.evaluate(() => ((window as unknown as { pwned?: boolean }).pwned = false));
     const payload = '<img src=x onerror="top.pwned=true">';
     const id = await send(mailroom, {
@@ -103,7 +113,7 @@ describe('web inbox in Chromium', () => {
     expect(await row.locator('.subject').textContent()).toBe(`Hello ${payload}<script>top.pwned=true</script>`);
     await row.click();
     await page.locator('iframe[title="HTML body"]').waitFor();
-    await page.frameLocator('iframe[title="HTML body"]').getByText('x').click({ timeout: 2000 }).catch(() => undefined);
+    await page.frameLocator('iframe[title="HTML body"]').getByText('x').click({ timeout: 2000 });
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBe(false);
     expect(foreignRequests).toStrictEqual([]);
@@ -113,8 +123,7 @@ describe('web inbox in Chromium', () => {
   it('narrows the list with the search box, live as mail arrives', async () => {
     await send(mailroom, { subject: 'alpha one' });
     await send(mailroom, { subject: 'beta two' });
-    // Keys go to the page, not to a message frame that may hold focus from the last test.
-    await page.getByRole('heading', { name: 'Mailroom' }).click();
+    const { page } = await openInbox();
     await page.keyboard.press('/');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Search messages');
     await page.keyboard.type('subject:alpha');
@@ -130,7 +139,7 @@ describe('web inbox in Chromium', () => {
   it('downloads an attachment with the bytes that were sent', async () => {
     const content = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
     const id = await send(mailroom, { subject: 'With a file', attachments: [{ filename: 'data.bin', content }] });
-    await page.goto(`${mailroom.apiUrl}/#/messages/${id}`);
+    const { page } = await openInbox(`/#/messages/${id}`);
     await page.getByRole('tab', { name: 'Attachments' }).click();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'data.bin' }).click()]);
     expect(download.suggestedFilename()).toBe('data.bin');
@@ -141,10 +150,11 @@ describe('web inbox in Chromium', () => {
   });
 
   it('moves with j/k, opens with Enter, goes back with Escape, and follows browser history', async () => {
-    await page.goto(`${mailroom.apiUrl}/#/`);
+    await send(mailroom, { subject: 'first to move over' });
+    await send(mailroom, { subject: 'second to move over' });
+    const { page } = await openInbox();
     await page.locator('button.row').first().waitFor();
     const ids = await page.locator('button.row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
-    await page.locator('body').click({ position: { x: 5, y: 700 } }).catch(() => undefined);
     await page.keyboard.press('j');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${mailroom.apiUrl}/#/messages/${ids[1]}`);
@@ -156,43 +166,45 @@ describe('web inbox in Chromium', () => {
   });
 
   it('is usable 360 px wide, in the dark theme', async () => {
+    const id = await send(mailroom, { subject: 'Read on a phone', text: 'Narrow screens get the whole message too' });
+    const { page } = await openInbox(`/#/messages/${id}`);
+    await page.getByRole('article', { name: 'Message' }).waitFor();
     await page.setViewportSize({ width: 360, height: 720 });
     await page.getByRole('combobox').selectOption('dark');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await page.screenshot({ path: `${artifacts}narrow-dark.png` });
-    await page.getByRole('combobox').selectOption('system');
-    await page.setViewportSize({ width: 1280, height: 720 });
   });
 
   it('shows a dropped connection, and catches up on what arrived meanwhile when it is back', async () => {
-    await page.goto(`${mailroom.apiUrl}/#/`);
-    await page.getByRole('status').filter({ hasText: 'messages' }).waitFor();
+    const { page } = await openInbox();
     await page.context().setOffline(true);
     await page.getByRole('status').filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
     const missed = await send(mailroom, { subject: 'sent while offline' });
     await page.context().setOffline(false);
-    await page.getByRole('status').filter({ hasText: 'messages' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('status').filter({ hasText: CONNECTED }).waitFor({ timeout: 15_000 });
     await page.locator(`button[data-id="${missed}"]`).waitFor({ timeout: 5000 });
     const unread = (await api<{ unread: number }>(mailroom, '/api/messages')).body.unread;
     expect(await page.title()).toBe(`(${unread}) Mailroom`);
   });
 
   it('lists envelope recipients as mailboxes, and a click filters to one', async () => {
-    await page.goto(`${mailroom.apiUrl}/#/`);
-    const hidden = page.getByRole('button', { name: /hidden@example\.test/ });
-    await hidden.waitFor();
-    await hidden.click();
+    await send(mailroom, { to: 'ann@example.test', bcc: 'blind-copy@example.test', subject: 'Copied blind' });
+    await send(mailroom, { to: 'ann@example.test', subject: 'Not copied' });
+    const { page } = await openInbox();
+    const blindCopy = page.getByRole('button', { name: /blind-copy@example\.test/ });
+    await blindCopy.waitFor();
+    await blindCopy.click();
     await page.waitForFunction(() => document.querySelectorAll('button.row').length === 1);
-    expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['Your receipt']);
-    expect(await page.getByRole('searchbox').inputValue()).toBe('to:hidden@example.test');
+    expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['Copied blind']);
+    expect(await page.getByRole('searchbox').inputValue()).toBe('to:blind-copy@example.test');
     await page.getByRole('button', { name: /All mail/ }).click();
     await page.waitForFunction(() => document.querySelectorAll('button.row').length > 1);
   });
 
   it('deletes the message under the cursor with the Delete key', async () => {
     const id = await send(mailroom, { subject: 'Delete me with a key' });
-    await page.goto(`${mailroom.apiUrl}/#/`);
+    const { page } = await openInbox();
     await page.locator(`button[data-id="${id}"]`).waitFor();
     await page.getByRole('heading', { name: 'Mailroom' }).click();
     await page.keyboard.press('Delete');
@@ -201,7 +213,7 @@ describe('web inbox in Chromium', () => {
   });
 
   it('follows read changes and deletions made over the API', async () => {
-    await page.goto(`${mailroom.apiUrl}/#/`);
+    const { page } = await openInbox();
     const id = await send(mailroom, { subject: 'Short-lived' });
     const row = page.locator(`button[data-id="${id}"]`);
     await row.waitFor({ timeout: 2000 });
@@ -217,7 +229,8 @@ describe('web inbox in Chromium', () => {
   });
 
   it('deletes everything after a confirmation, and nothing when it is declined', async () => {
-    await page.goto(`${mailroom.apiUrl}/#/`);
+    await send(mailroom, { subject: 'Kept, then deleted' });
+    const { page } = await openInbox();
     await page.locator('button.row').first().waitFor();
     page.once('dialog', (dialog) => void dialog.dismiss());
     await page.getByRole('button', { name: 'Delete all' }).click();

@@ -1,27 +1,19 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { useMailroom } from '../helpers/mailroom.js';
 import { manyPartsMessage } from '../helpers/many-parts.js';
 import { send } from '../helpers/send.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { useChromium } from '../helpers/chromium.js';
 
 const mailroom = await useMailroom();
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  page = await browser.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = await useChromium();
 
 describe('web inbox with a message of 1,500 MIME parts', () => {
   it('opens it, with its text, its HTML and all 1,498 attachments', async () => {
     const message = manyPartsMessage(1500);
     const id = await send(mailroom, { raw: message.raw, envelope: { from: 'bulk@example.test', to: 'user@example.test' } });
+    const context = await browser.newContext();
+    onTestFinished(() => context.close());
+    const page = await context.newPage();
     await page.goto(`${mailroom.apiUrl}/#/messages/${id}`);
     await page.getByRole('heading', { name: '1500 parts' }).waitFor();
     expect(await page.frameLocator('iframe[title="HTML body"]').locator('b').textContent()).toBe('1500');

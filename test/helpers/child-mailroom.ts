@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, onTestFinished, TestRunner } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../bin/mailroom.js', import.meta.url));
 
@@ -21,7 +21,8 @@ export interface ChildMailroom {
 /**
  * Mailroom as users run it, `node bin/mailroom.js` in a process of its own,
  * for tests that measure its memory or must survive its crash. Free ports
- * unless `args` name others; stopped after the test file.
+ * unless `args` name others; stopped when the test that started it finishes,
+ * or after the file when started outside a test.
  */
 export async function startChildMailroom(args: readonly string[] = [], timeoutMs = 15_000): Promise<ChildMailroom> {
   const child = spawn(process.execPath, [bin, '--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', '--imap-port', '0', '--log-level', 'info', ...args], {
@@ -29,7 +30,9 @@ export async function startChildMailroom(args: readonly string[] = [], timeoutMs
   });
   const log: string[] = [];
   const stop = (): Promise<void> => stopChild(child);
-  afterAll(stop);
+  // An afterAll registered inside a test never runs, which would leave the process behind.
+  if (TestRunner.getCurrentTest()) onTestFinished(stop);
+  else afterAll(stop);
   const ports = await new Promise<ChildMailroom['ports']>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(() => fail(new Error(`Mailroom did not start within ${timeoutMs} ms:\n${log.join('\n')}`)), timeoutMs);

@@ -10,7 +10,7 @@ import { io as ioClient } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { MailroomClient, MailroomError } from 'mailroom-catcher/client';
 import { startChildMailroom } from '../helpers/child-mailroom.js';
-import { useMailroom } from '../helpers/mailroom.js';
+import { mailroomForTest, useMailroom } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
 const run = promisify(execFile);
@@ -109,7 +109,7 @@ describe('web inbox and API credentials', async () => {
   });
 
   it('slows down wrong passwords from one address, in parallel too', async () => {
-    const guarded = await useMailroom({ uiAuth: { ann: 'right' } });
+    const guarded = await mailroomForTest({ uiAuth: { ann: 'right' } });
     const attempt = async (password: string): Promise<number> =>
       (await fetch(`${guarded.apiUrl}/api/messages`, { headers: { authorization: basic('ann', password) } })).status;
     expect(await attempt('wrong-1')).toBe(401);

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MailroomClient } from 'mailroom-catcher/client';
 import { describe, expect, it } from 'vitest';
+import { startChildMailroom } from '../helpers/child-mailroom.js';
 import { useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 
@@ -51,6 +52,32 @@ describe('mailroom healthcheck', () => {
     const help = await cli(['healthcheck', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit status: 0 ready, 1 not ready or unreachable, 2 bad usage.');
+  });
+});
+
+describe('--ready-file', () => {
+  it('lets healthcheck, send and wait find a Mailroom whose ports were given as arguments, and is gone after it stops', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mailroom-ready-')), 'ready.json');
+    const child = await startChildMailroom(['--ready-file', file]);
+    const env = { MAILROOM_READY_FILE: file };
+    expect(await cli(['healthcheck', '--wait', '5'], env)).toStrictEqual({ code: 0, stdout: `mailroom is ready at ${child.apiUrl}\n`, stderr: '' });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toStrictEqual({ pid: child.pid, apiUrl: child.apiUrl, host: '127.0.0.1', ports: child.ports });
+    const sent = await cli(['send', '--to', 'ready@example.test', '--subject', 'found by the ready file'], env);
+    expect(sent.code).toBe(0);
+    const waited = await cli(['wait', '--to', 'ready@example.test', '--timeout', '5'], env);
+    expect([waited.code, (JSON.parse(waited.stdout) as { id: string; subject: string }).subject]).toStrictEqual([0, 'found by the ready file']);
+    expect((JSON.parse(waited.stdout) as { id: string }).id).toBe(sent.stdout.trim());
+    // Flags and MAILROOM_API still win over the file.
+    expect((await cli(['healthcheck', '--api', closed], env)).code).toBe(1);
+    await child.stop();
+    expect(existsSync(file)).toBe(false);
+    expect(await cli(['healthcheck'], { ...env, MAILROOM_HTTP_PORT: String(child.ports.http) })).toStrictEqual({ code: 1, stdout: '', stderr: `mailroom healthcheck: not ready at ${child.apiUrl}\n` });
+  });
+
+  it('stops Mailroom at start when the file cannot be written, naming the setting', async () => {
+    const result = await cli(['--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', '--imap-port', '0', '--log-level', 'silent'], { MAILROOM_READY_FILE: '/nonexistent-dir/ready.json' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^mailroom: MAILROOM_READY_FILE: cannot write \/nonexistent-dir\/ready\.json: ENOENT: no such file or directory, open '\/nonexistent-dir\/ready\.json\.\d+\.tmp'\n$/);
   });
 });
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { useMailroom } from '../helpers/mailroom.js';
+import { mailroomForTest } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
 const run = promisify(execFile);
@@ -78,7 +78,10 @@ describe('mailroom command', () => {
     [['--tls', 'yes'], {}, 'mailroom: --tls: the only value is "self-signed", got "yes"'],
     [['--tls-cert', 'a.pem'], {}, 'mailroom: --tls-key: required when --tls-cert is set'],
     [['--log-level', 'loud'], {}, 'mailroom: --log-level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [[], { MAILROOM_HTTP_PORT: 'eighty' }, 'mailroom: --http-port: expected a port number from 0 to 65535, got "eighty"'],
+    [[], { MAILROOM_HTTP_PORT: 'eighty' }, 'mailroom: MAILROOM_HTTP_PORT: expected a port number from 0 to 65535, got "eighty"'],
+    [[], { MAILROOM_SMTP_PORT: 'abc' }, 'mailroom: MAILROOM_SMTP_PORT: expected a port number from 0 to 65535, got "abc"'],
+    [['--smtp-port', 'xyz'], { MAILROOM_SMTP_PORT: 'abc' }, 'mailroom: --smtp-port: expected a port number from 0 to 65535, got "xyz"'],
+    [[], { MAILROOM_SMTPS_PORT: '0' }, 'mailroom: MAILROOM_SMTPS_PORT: needs TLS: add --tls self-signed or --tls-cert and --tls-key'],
     [['--max-message-size', '2GiB'], {}, 'mailroom: --max-message-size: must not exceed --max-store-bytes, or an accepted message could not be kept'],
   ])('exits with status 2 and one line for %j %j', async (args, env, message) => {
     const result = await cli(args as string[], env as Record<string, string>);
@@ -86,10 +89,11 @@ describe('mailroom command', () => {
   });
 
   it('exits with status 1 and one line when a port is taken', async () => {
-    const other = await useMailroom();
+    const other = await mailroomForTest();
     const result = await cli(['--smtp-port', String(other.ports.smtp), '--http-port', '0', '--pop3-port', '0', '--imap-port', '0']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`mailroom: --smtp-port: port ${other.ports.smtp} on 127.0.0.1 is already in use\n`);
+    expect(result).toStrictEqual({ code: 1, stdout: '', stderr: `mailroom: --smtp-port: port ${other.ports.smtp} on 127.0.0.1 is already in use\n` });
+    const fromEnv = await cli(['--smtp-port', '0', '--pop3-port', '0', '--imap-port', '0'], { MAILROOM_HTTP_PORT: String(other.ports.http) });
+    expect(fromEnv).toStrictEqual({ code: 1, stdout: '', stderr: `mailroom: MAILROOM_HTTP_PORT: port ${other.ports.http} on 127.0.0.1 is already in use\n` });
   });
 
   it('takes settings from the environment, flags winning, and reports picked ports', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
 describe('store limits', () => {
   it('keeps the newest 100 of 150 messages with --max-messages 100', async () => {
-    const mailroom = await useMailroom({ maxMessages: 100 });
+    const mailroom = await mailroomForTest({ maxMessages: 100 });
     const wire = await SmtpWire.open(mailroom.ports.smtp);
     await wire.reply();
     await wire.command('EHLO evict.test');
@@ -24,7 +24,7 @@ describe('store limits', () => {
   });
 
   it('evicts the oldest messages to stay within --max-store-bytes', async () => {
-    const mailroom = await useMailroom({ maxStoreBytes: 10_000, maxMessageSize: 5_000 });
+    const mailroom = await mailroomForTest({ maxStoreBytes: 10_000, maxMessageSize: 5_000 });
     const wire = await SmtpWire.open(mailroom.ports.smtp);
     await wire.reply();
     await wire.command('EHLO evict.test');

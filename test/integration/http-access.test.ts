@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import type { Mailroom } from 'mailroom-catcher';
-import { useMailroom } from '../helpers/mailroom.js';
+import { mailroomForTest, useMailroom } from '../helpers/mailroom.js';
 import { send as sendMail } from '../helpers/send.js';
 
 interface Answer {
@@ -53,7 +53,7 @@ describe('hosts (DNS rebinding)', async () => {
   });
 
   it('answers the names of --allowed-hosts, with .domain for subdomains, and any with *', async () => {
-    const named = await useMailroom({ allowedHosts: ['mailroom.internal', '.example.test'] });
+    const named = await mailroomForTest({ allowedHosts: ['mailroom.internal', '.example.test'] });
     const answers: Record<string, number> = {};
     for (const host of ['mailroom.internal', 'example.test', 'a.b.example.test', 'badexample.test', 'mailroom.internal.evil.test']) {
       answers[host] = (await raw(named, '/api/messages', { host })).status;
@@ -65,7 +65,7 @@ describe('hosts (DNS rebinding)', async () => {
       'badexample.test': 403,
       'mailroom.internal.evil.test': 403,
     });
-    const any = await useMailroom({ allowedHosts: '*' });
+    const any = await mailroomForTest({ allowedHosts: '*' });
     expect((await raw(any, '/api/messages', { host: 'anything.evil.test' })).status).toBe(200);
   });
 });
@@ -92,7 +92,7 @@ describe('origins', async () => {
   it("answers Mailroom's own origin, also as https behind a proxy and as localhost", async () => {
     expect((await raw(mailroom, '/api/messages', { origin: own })).status).toBe(200);
     expect((await raw(mailroom, '/api/messages', { origin: 'https://mail.example.test', host: 'mail.example.test' })).status).toBe(403);
-    const proxied = await useMailroom({ allowedHosts: 'mail.example.test' });
+    const proxied = await mailroomForTest({ allowedHosts: 'mail.example.test' });
     expect((await raw(proxied, '/api/messages', { origin: 'https://mail.example.test', host: 'mail.example.test' })).status).toBe(200);
     expect((await raw(mailroom, '/api/messages', { origin: `http://localhost:${mailroom.ports.http}`, host: `localhost:${mailroom.ports.http}` })).status).toBe(200);
     expect((await raw(mailroom, '/api/messages', { origin: `http://localhost:${mailroom.ports.http + 1}`, host: `localhost:${mailroom.ports.http}` })).status).toBe(403);
@@ -108,7 +108,7 @@ describe('origins', async () => {
   });
 
   it('lets --api-cors origins in, with CORS headers', async () => {
-    const cors = await useMailroom({ apiCors: 'http://app.test:3000' });
+    const cors = await mailroomForTest({ apiCors: 'http://app.test:3000' });
     const answer = await raw(cors, '/api/messages', { origin: 'http://app.test:3000' });
     expect(answer.status).toBe(200);
     expect(answer.headers['access-control-allow-origin']).toBe('http://app.test:3000');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Mailroom } from 'mailroom-catcher';
 import { ImapClient, imapQuote, literals } from '../helpers/dovecot/imap-client.js';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
@@ -127,7 +127,7 @@ describe('IMAP with curl', () => {
     runTool('curl', ['-s', '--max-time', '10', ...extra, `imap://127.0.0.1:${mailroom.ports.imap}/${path}`, '-u', `${user}:secret`]);
 
   it('fetches messages by UID and by sequence number byte for byte (CRLF), which sets \\Seen; an address sees only its own mail', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const ids = [
       await send(mailroom, { subject: 'hello world', text: 'plain\n.starts with a dot\n' }),
       await sendBareLf(mailroom.ports.smtp, 'bare LF', 'ann@example.test'),
@@ -173,7 +173,7 @@ describe('IMAP with curl', () => {
   });
 
   it('lists mailboxes, creates a folder hierarchy with a custom command, and keeps folders per user', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const before = await curl(mailroom, '');
     expect(before.code, before.log).toBe(0);
     expect(before.stdout.toString('latin1')).toBe(
@@ -216,7 +216,7 @@ describe('IMAP with curl', () => {
   });
 
   it('searches with the URL SEARCH form: decoded subjects, decoded bodies, flags, and per-user numbering', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     await send(mailroom, { subject: 'hello world', text: 'nothing to see' });
     await send(mailroom, { subject: 'other', text: 'a needle in plain text', to: 'ann@example.test' });
     await send(mailroom, { subject: 'HELLO again', text: 'still nothing' });
@@ -311,7 +311,7 @@ describe('IMAP with mbsync (isync)', () => {
   }
 
   it('pulls INBOX and folders into a Maildir byte for byte, then pushes new mail, a new folder, \\Seen and a deletion back', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const ids = [
       await send(mailroom, { subject: 'plain', text: 'one line\n.starts with a dot\n\nlast' }),
       await send(mailroom, {
@@ -435,7 +435,7 @@ describe('IMAP with mbsync (isync)', () => {
   });
 
   it('fails cleanly on a wrong password when --imap-auth is set', async () => {
-    const mailroom = await useMailroom({ imapAuth: { tester: 'secret' } });
+    const mailroom = await mailroomForTest({ imapAuth: { tester: 'secret' } });
     const dir = await tempDir('mbsync-auth');
     await mkdir(join(dir, 'Mail'));
     const ran = await mbsync(dir, mbsyncrc(mailroom, join(dir, 'Mail'), 'LOGIN', 'wrong'));
@@ -484,7 +484,7 @@ describe('IMAP with mutt', () => {
   }
 
   it('drives the index through a pseudo-terminal: server-side search, copy to a new folder, flag, read and delete', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const ids = [
       await send(mailroom, { subject: 'alpha', text: 'a needle in alpha' }),
       await send(mailroom, { subject: 'beta', text: 'the needle again', attachments: [{ filename: 'notes.txt', content: 'attached\n' }] }),
@@ -541,7 +541,7 @@ describe('IMAP with mutt', () => {
   });
 
   it('sends with an attachment over SMTP in batch mode and files the copy in the IMAP Sent folder (APPEND)', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const dir = await tempDir('mutt-send');
     await writeFile(join(dir, 'data.bin'), BINARY);
     await writeFile(

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFetch, renderFetch, type FetchRequest } from '../../server/src/imap/fetch/index.js';
-import type { ImapMessage } from '../../server/src/imap/message.js';
+import type { ImapMessage, MessageContent } from '../../server/src/imap/message.js';
 import type { ImapValue } from '../../server/src/imap/wire/types.js';
 import { digestMessage } from '../../server/src/mime/digest.js';
 import type { MimePart } from '../../server/src/mime/part-index.js';
@@ -126,7 +126,7 @@ const FLAG_SETS: readonly (readonly MaildirFlag[])[] = [
 const flags = raws.map((_, i) => FLAG_SETS[i % FLAG_SETS.length]!);
 const dates = raws.map((_, i) => new Date(Date.UTC(1995 + (i % 36), i % 12, 1 + (i % 28), i % 24, (i * 7) % 60, (i * 13) % 60)));
 
-const messages: ImapMessage[] = raws.map((raw, i) => ({
+const messages: (ImapMessage & MessageContent)[] = raws.map((raw, i) => ({
   uid: i + 1,
   raw,
   internalDate: dates[i]!.getTime(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ImapWire } from '../helpers/imap-wire.js';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest, useMailroom } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 
 const mailroom = await useMailroom();
@@ -96,7 +96,7 @@ describe('IMAP mailboxes', () => {
   });
 
   it('logs out a session idle past --imap-idle with BYE, idling or not', async () => {
-    const quick = await useMailroom({ imapIdle: 1 });
+    const quick = await mailroomForTest({ imapIdle: 1 });
     const wire = await ImapWire.open(quick.ports.imap);
     const lines = await wire.until(/^\* BYE/);
     expect(lines).toStrictEqual(['* BYE Autologout; idle for too long']);

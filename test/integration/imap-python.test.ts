@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ const CAPABILITIES = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELE
 
 describe("IMAP with Python's imaplib", () => {
   it('walks every RFC 3501 command and the extensions imaplib speaks', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const ids = [
       await send(mailroom, { from: 'alice@example.com', subject: 'first', text: 'one' }),
       await send(mailroom, { from: 'bob@example.com', subject: 'second', text: 'two' }),
@@ -89,7 +89,7 @@ describe("IMAP with Python's imaplib", () => {
   });
 
   it('logs in with AUTHENTICATE PLAIN and checks --imap-auth', async () => {
-    const mailroom = await useMailroom({ imapAuth: { alice: 's3cret' } });
+    const mailroom = await mailroomForTest({ imapAuth: { alice: 's3cret' } });
     const good = await imaplib(mailroom.ports.imap, 'plain', 'alice', 's3cret');
     expect(good.authenticate).toStrictEqual(['OK', [`[CAPABILITY ${CAPABILITIES}] Logged in`]]);
     expect(good.select).toStrictEqual(['OK', ['0']]);
@@ -100,7 +100,7 @@ describe("IMAP with Python's imaplib", () => {
 
 describe('IMAP over TLS with imaplib', () => {
   it('upgrades with STARTTLS, then runs UID EXPUNGE and ID; serves implicit TLS on --imaps-port', async () => {
-    const mailroom = await useMailroom({ tls: 'self-signed', imapsPort: 0 });
+    const mailroom = await mailroomForTest({ tls: 'self-signed', imapsPort: 0 });
     const ids = [await send(mailroom, { subject: 'a' }), await send(mailroom, { subject: 'b' }), await send(mailroom, { subject: 'c' })];
     const out = await imaplib(mailroom.ports.imap, 'starttls');
     expect(out.capabilities).toContain('STARTTLS');

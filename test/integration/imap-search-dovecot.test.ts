@@ -16,7 +16,7 @@ import {
 } from '../../server/src/imap/search/index.js';
 import { parseCommand } from '../../server/src/imap/wire/parser.js';
 import { DEFAULT_LIMITS } from '../../server/src/imap/wire/limits.js';
-import { dovecotAvailable, imapExchange, startDovecot, type Dovecot, type ImapReply, type MaildirFlag } from '../helpers/dovecot/dovecot.js';
+import { imapExchange, startDovecot, type Dovecot, type ImapReply, type MaildirFlag } from '../helpers/dovecot/dovecot.js';
 
 /*
  * SEARCH, ESEARCH, SORT and THREAD against a real Dovecot 2.3 loaded with the
@@ -305,7 +305,7 @@ const queries: { command: string; expect?: (dovecot: string) => string }[] = [
   { command: 'THREAD REFERENCES UTF-8 SUBJECT "no such subject anywhere"', expect: (dovecot) => dovecot.trimEnd() },
 ];
 
-describe.skipIf(!dovecotAvailable())('SEARCH, SORT and THREAD equal Dovecot', () => {
+describe('SEARCH, SORT and THREAD equal Dovecot', () => {
   const ctx = mailboxOf(raws, internalDates, flags);
   let dovecot: Dovecot;
   let replies: ImapReply[];
@@ -446,7 +446,7 @@ const hostileQueries = [
   'SEARCH BODY "aGVs"',
 ];
 
-describe.skipIf(!dovecotAvailable())('SEARCH, SORT and THREAD equal Dovecot for generated hostile messages', () => {
+describe('SEARCH, SORT and THREAD equal Dovecot for generated hostile messages', () => {
   const ctx = mailboxOf(hostileRaws, hostileDates, []);
   let dovecot: Dovecot;
   let replies: ImapReply[];
@@ -492,7 +492,7 @@ const tangleQueries = [
   'SORT (REVERSE DATE SUBJECT) UTF-8 ALL',
 ];
 
-describe.skipIf(!dovecotAvailable())('THREAD and SORT equal Dovecot for generated reply tangles', () => {
+describe('THREAD and SORT equal Dovecot for generated reply tangles', () => {
   const ctx = mailboxOf(tangleRaws, tangleDates, []);
   let dovecot: Dovecot;
   let replies: ImapReply[];

@@ -53,6 +53,24 @@ describe('MIME parts over HTTP', () => {
     ]);
   });
 
+  it("serves an HTML part with its cid: links pointing at the parts they name, only when viewed rather than downloaded", async () => {
+    const raw = Buffer.from(
+      [
+        'From: a@example.test', 'To: b@example.test', 'Subject: cid', 'MIME-Version: 1.0', 'Content-Type: multipart/related; boundary=r', '',
+        '--r', 'Content-Type: text/html; charset=iso-8859-1', 'Content-Transfer-Encoding: quoted-printable', '',
+        '<p>Caf=E9</p><img src=3D"cid:Logo%40x.test"><img src=3D"cid:nowhere@x.test">', '--r', 'Content-Type: image/png', 'Content-ID: <logo@x.test>', 'Content-Transfer-Encoding: base64', '',
+        'iVBORw0KGgo=', '--r--', '',
+      ].join('\r\n'),
+    );
+    const id = await sendRaw(raw);
+    const view = await fetch(`${mailroom.apiUrl}/api/messages/${id}/parts/1`);
+    expect([view.status, view.headers.get('content-type'), await view.text()]).toStrictEqual([200, 'text/html; charset=utf-8', '<p>Café</p><img src="2"><img src="cid:nowhere@x.test">']);
+    expect(view.headers.get('content-security-policy')).toBe("sandbox allow-same-origin; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    const download = await fetch(`${mailroom.apiUrl}/api/messages/${id}/parts/1?download=1`);
+    expect(await download.text()).toBe('<p>Café</p><img src="cid:Logo%40x.test"><img src="cid:nowhere@x.test">');
+    expect(download.headers.get('content-security-policy')).toMatch(/^sandbox; default-src 'none'/);
+  });
+
   it('serves a part decoded, inline or as a download, locked down against script', async () => {
     const id = await sendRaw(fixture('python-forwarded-rfc822.eml'));
     const csv = await fetch(`${mailroom.apiUrl}/api/messages/${id}/parts/2.2`);

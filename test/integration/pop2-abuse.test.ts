@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startChildMailroom } from '../helpers/child-mailroom.js';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { MiB, StalledClient, crlf, health, peakRss, pop3Stat, rawOf, repeatPair, sendLarge } from '../helpers/stalled-client.js';
 import { chromiumPost } from '../helpers/chromium-post.js';
@@ -59,7 +59,7 @@ const REFUSED = '- HTTP request refused: this is a POP2 server';
 
 describe('POP2 and HTTP requests sent to its port', () => {
   it('answers one "-" and closes at a request line or a header line before HELO; nothing is deleted', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0 });
+    const mailroom = await mailroomForTest({ pop2Port: 0 });
     const id = await send(mailroom, { subject: 'keep me' });
     const browser = await TimedLines.open(mailroom.ports.pop2!);
     browser.socket.write(chromiumPost(mailroom.ports.pop2!, ATTACK));
@@ -76,7 +76,7 @@ describe('POP2 and HTTP requests sent to its port', () => {
 
 describe('POP2 login throttling', () => {
   it('makes wrong HELO passwords wait 100, 200, 400 and 800 ms in turn; a right one still logs in', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0, pop3Auth: { alice: 'secret' } });
+    const mailroom = await mailroomForTest({ pop2Port: 0, pop3Auth: { alice: 'secret' } });
     const client = await TimedLines.open(mailroom.ports.pop2!);
     await client.count(1);
     const sent = performance.now();
@@ -91,7 +91,7 @@ describe('POP2 login throttling', () => {
 
 describe('POP2 and messages gone from the store since HELO', () => {
   it('announces =0 for them, and closes rather than send other octets after READ announced a length', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0, maxMessages: 2 });
+    const mailroom = await mailroomForTest({ pop2Port: 0, maxMessages: 2 });
     await send(mailroom, { subject: 'one' });
     await send(mailroom, { subject: 'two' });
     const announced = await TimedLines.open(mailroom.ports.pop2!);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { Mailroom } from 'mailroom-catcher';
 import { describe, expect, it } from 'vitest';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
@@ -105,14 +105,14 @@ async function ids(mailroom: Mailroom): Promise<string[]> {
 
 describe('POP2 (RFC 937)', () => {
   it('is off unless --pop2-port is set', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     expect(mailroom.ports.pop2).toBeUndefined();
     const info = await api<{ ports: Record<string, number> }>(mailroom, '/api/info');
     expect(info.body.ports).not.toHaveProperty('pop2');
   });
 
   it('walks HELO, READ, RETR, ACKS, NACK, ACKD, FOLD and QUIT; closing the folder deletes exactly the ACKD messages', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0 });
+    const mailroom = await mailroomForTest({ pop2Port: 0 });
     expect(mailroom.ports.pop2).toEqual(expect.any(Number));
     const info = await api<{ ports: Record<string, number> }>(mailroom, '/api/info');
     expect(info.body.ports.pop2).toBe(mailroom.ports.pop2);
@@ -163,7 +163,7 @@ describe('POP2 (RFC 937)', () => {
   });
 
   it('deletes nothing when the connection drops, and releases the maildrop', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0 });
+    const mailroom = await mailroomForTest({ pop2Port: 0 });
     const id = await send(mailroom, { subject: 'keep me' });
     const size = (await crlfBytes(mailroom, id)).length;
     const pop = await Pop2Wire.open(mailroom);
@@ -182,7 +182,7 @@ describe('POP2 (RFC 937)', () => {
   });
 
   it('shows an address only the mail addressed to it; other names see everything', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0 });
+    const mailroom = await mailroomForTest({ pop2Port: 0 });
     const toAnn = await sendAwkward(mailroom);
     const ccAnn = await send(mailroom, { subject: 'cc', to: 'x@example.test', cc: 'Ann <ANN@example.test>' });
     await send(mailroom, { subject: 'other', to: 'x@example.test' });
@@ -200,7 +200,7 @@ describe('POP2 (RFC 937)', () => {
   });
 
   it('checks HELO against --pop3-auth and shares the POP3 maildrop lock', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0, pop3Auth: { alice: 'tanstaaf' } });
+    const mailroom = await mailroomForTest({ pop2Port: 0, pop3Auth: { alice: 'tanstaaf' } });
     await send(mailroom, { subject: 'for alice' });
     const pop = await Pop2Wire.open(mailroom);
     await pop.line();
@@ -223,7 +223,7 @@ describe('POP2 (RFC 937)', () => {
   });
 
   it('answers bad commands, states and numbers with "-" and goes on; ten errors in a row close', async () => {
-    const mailroom = await useMailroom({ pop2Port: 0 });
+    const mailroom = await mailroomForTest({ pop2Port: 0 });
     const id = await send(mailroom, { subject: 'keep me' });
     const size = (await crlfBytes(mailroom, id)).length;
     const pop = await Pop2Wire.open(mailroom);

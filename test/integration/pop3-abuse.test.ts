@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bulkSend } from '../helpers/bulk.js';
 import { startChildMailroom, type ChildMailroom } from '../helpers/child-mailroom.js';
 import { Pop3Client } from '../helpers/dovecot/pop3-client.js';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { MiB, StalledClient, crlf, health, peakRss, pop3Stat, rawOf, repeat, repeatPair, retrReply, sendLarge, topReply, type Expected } from '../helpers/stalled-client.js';
 import { chromiumPost } from '../helpers/chromium-post.js';
@@ -224,7 +224,7 @@ const REFUSED = '-ERR HTTP request refused: this is a POP3 server\r\n';
 
 describe('POP3 and HTTP requests sent to its port', () => {
   it('answers one -ERR and closes at a request line, so a browser POST body never runs', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const id = await send(mailroom, { subject: 'keep me' });
     for (const request of [chromiumPost(mailroom.ports.pop3, ATTACK), curlPost(mailroom.ports.pop3, ATTACK)]) {
       const [greeting, ...rest] = (await exchange(mailroom.ports.pop3, request)).split(/(?<=\r\n)/);
@@ -235,7 +235,7 @@ describe('POP3 and HTTP requests sent to its port', () => {
   });
 
   it('closes at a header line before login, but not after', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const id = await send(mailroom, { subject: 'keep me' });
     const before = await exchange(mailroom.ports.pop3, `USER x\r\nHost: 127.0.0.1:${mailroom.ports.pop3}\r\n${ATTACK}`);
     expect(before.split(/(?<=\r\n)/).slice(1).join('')).toBe(`+OK Hello x, send PASS\r\n${REFUSED}`);
@@ -247,7 +247,7 @@ describe('POP3 and HTTP requests sent to its port', () => {
 
 describe('POP3 maildrop locks', () => {
   it('releases a lock once: a session closed for errors, whose client lingers, does not free the next holder\'s lock', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const lingering = connect({ port: mailroom.ports.pop3, host: '127.0.0.1', allowHalfOpen: true });
     lingering.on('error', () => undefined);
     let received = '';
@@ -280,7 +280,7 @@ const INVALID = '-ERR [AUTH] Invalid user name or password';
 
 describe('POP3 login throttling', () => {
   it('makes wrong passwords wait 100, 200, 400 and 800 ms in turn, over USER/PASS, APOP and AUTH PLAIN; a right one still logs in', async () => {
-    const mailroom = await useMailroom({ pop3Auth: { alice: 'secret' } });
+    const mailroom = await mailroomForTest({ pop3Auth: { alice: 'secret' } });
     const client = await TimedLines.open(mailroom.ports.pop3);
     const plain = (password: string): string => Buffer.from(`\0alice\0${password}`).toString('base64');
     const sent = performance.now();
@@ -308,7 +308,7 @@ describe('POP3 login throttling', () => {
   }, 30_000);
 
   it('serves parallel connections from one address one at a time', async () => {
-    const mailroom = await useMailroom({ pop3Auth: { alice: 'secret' } });
+    const mailroom = await mailroomForTest({ pop3Auth: { alice: 'secret' } });
     const clients = await Promise.all(Array.from({ length: 5 }, () => TimedLines.open(mailroom.ports.pop3)));
     const sent = performance.now();
     for (const client of clients) client.socket.write('USER alice\r\nPASS wrong\r\n');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Mailroom } from 'mailroom-catcher';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
@@ -96,7 +96,7 @@ async function fetchmail(pop3Port: number, keep: boolean): Promise<{ messages: s
 
 describe('POP3 with Debian fetchmail', () => {
   it('fetches every message byte for byte; --keep deletes nothing, a fetch without it deletes all at QUIT', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const ids = [...(await sendVaried(mailroom)), await sendAwkward(mailroom.ports.smtp)];
     const expected = await Promise.all(ids.map(async (id) => crlf(await raw(mailroom, id))));
     // The dotted lines must survive as sent, once unstuffed by SMTP and restuffed and unstuffed by POP3.

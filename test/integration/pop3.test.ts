@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
@@ -32,7 +32,7 @@ async function sendAwkward(port: number): Promise<string> {
 
 describe('POP3 with Python poplib', () => {
   it('walks every TRANSACTION command; QUIT deletes only what was marked', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const first = await sendAwkward(mailroom.ports.smtp);
     const second = await send(mailroom, { subject: 'second', to: 'bob@example.test' });
     const rawFirst = Buffer.from(await (await fetch(`${mailroom.apiUrl}/api/messages/${first}/raw`)).arrayBuffer()).toString('latin1');
@@ -67,7 +67,7 @@ describe('POP3 with Python poplib', () => {
   });
 
   it('shows an address only the mail addressed to it, and locks its maildrop', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     await sendAwkward(mailroom.ports.smtp);
     await send(mailroom, { subject: 'cc', to: 'x@example.test', cc: 'Ann <ANN@example.test>' });
     await send(mailroom, { subject: 'bcc', to: 'x@example.test', bcc: 'ann@example.test' });
@@ -84,7 +84,7 @@ describe('POP3 with Python poplib', () => {
   });
 
   it('checks APOP digests and AUTH PLAIN against --pop3-auth', async () => {
-    const mailroom = await useMailroom({ pop3Auth: { alice: 'tanstaaf' } });
+    const mailroom = await mailroomForTest({ pop3Auth: { alice: 'tanstaaf' } });
     await send(mailroom, { subject: 'for alice' });
     expect(await poplib(mailroom.ports.pop3, 'apop', 'alice', 'tanstaaf')).toMatchObject({
       apop: expect.stringMatching(/^\+OK alice has 1 message \(\d+ octets\)$/),
@@ -95,7 +95,7 @@ describe('POP3 with Python poplib', () => {
   });
 
   it('upgrades with STLS when TLS is configured', async () => {
-    const mailroom = await useMailroom({ tls: 'self-signed' });
+    const mailroom = await mailroomForTest({ tls: 'self-signed' });
     const out = await poplib<{ stls: string; capa_after: string[]; pass: string }>(mailroom.ports.pop3, 'stls');
     expect(out.stls).toBe('+OK Begin TLS negotiation');
     expect(out.capa_after).not.toContain('STLS');
@@ -105,7 +105,7 @@ describe('POP3 with Python poplib', () => {
 
 describe('POP3 session limits', () => {
   it('logs out an idle session without deleting what it marked (RFC 1939 §3)', async () => {
-    const mailroom = await useMailroom({ pop3Idle: 1 });
+    const mailroom = await mailroomForTest({ pop3Idle: 1 });
     const id = await send(mailroom, { subject: 'stays' });
     const socket = connect(mailroom.ports.pop3, '127.0.0.1');
     socket.setEncoding('latin1');
@@ -127,10 +127,10 @@ describe('POP3 session limits', () => {
 
   it('announces QUIT deletions to live clients as message:delete', async () => {
     const { io } = await import('socket.io-client');
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const id = await send(mailroom, { subject: 'to be popped' });
     const socket = io(mailroom.apiUrl, { transports: ['websocket'] });
-    await once(socket, 'connect');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
     const deleted = new Promise((resolve) => socket.once('message:delete', resolve));
     const pop = connect(mailroom.ports.pop3, '127.0.0.1');
     pop.write('USER u\r\nPASS p\r\nDELE 1\r\nQUIT\r\n');
@@ -142,7 +142,7 @@ describe('POP3 session limits', () => {
 
 describe('POP3 over implicit TLS', () => {
   it('serves POP3S on --pop3s-port, without offering STLS there', async () => {
-    const mailroom = await useMailroom({ tls: 'self-signed', pop3sPort: 0 });
+    const mailroom = await mailroomForTest({ tls: 'self-signed', pop3sPort: 0 });
     await send(mailroom, { subject: 'secure', text: 'over TLS' });
     const out = await poplib<{ capa: string[]; pass: string; retr1: string[] }>(mailroom.ports.pop3s!, 'pop3s');
     expect(out.capa).not.toContain('STLS');
@@ -153,7 +153,7 @@ describe('POP3 over implicit TLS', () => {
 
 describe('POP3 bad input', () => {
   it('answers -ERR with a reason and goes on; ten errors in a row close the connection; a drop deletes nothing', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const id = await send(mailroom, { subject: 'keep me' });
     const socket = connect(mailroom.ports.pop3, '127.0.0.1');
     socket.setEncoding('latin1');
@@ -194,7 +194,7 @@ describe('POP3 bad input', () => {
 
 describe('POP3 against clients and the reference server', () => {
   it('serves a message to curl', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const id = await sendAwkward(mailroom.ports.smtp);
     const { stdout } = await run('curl', ['-s', `pop3://127.0.0.1:${mailroom.ports.pop3}/1`, '-u', 'user:pass']);
     const raw = Buffer.from(await (await fetch(`${mailroom.apiUrl}/api/messages/${id}/raw`)).arrayBuffer()).toString('latin1');
@@ -202,7 +202,7 @@ describe('POP3 against clients and the reference server', () => {
   });
 
   it('gives the LIST sizes and the RETR and TOP bytes Dovecot gives for the same mail', async () => {
-    const mailroom = await useMailroom();
+    const mailroom = await mailroomForTest();
     const { startDovecot, pop3Exchange, Pop3Client } = await import('../helpers/dovecot/dovecot.js');
     const ids = [await sendAwkward(mailroom.ports.smtp), await send(mailroom, { subject: 'html', html: '<p>x</p>', text: 'x' })];
     const raws = await Promise.all(ids.map(async (id) => Buffer.from(await (await fetch(`${mailroom.apiUrl}/api/messages/${id}/raw`)).arrayBuffer())));

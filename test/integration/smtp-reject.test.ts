@@ -342,6 +342,6 @@ describe('--smtp-reject on the command line', () => {
   it('exits with status 2 for a bad rule in MAILROOM_SMTP_REJECT', async () => {
     const env = { ...process.env, MAILROOM_SMTP_REJECT: 'rcpt:*@a.test=550 A\nrcpt:<b@b.test>=550 B' };
     const failed = await run('node', [bin], { env, timeout: 5000 }).catch((e: unknown) => e);
-    expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/^mailroom: --smtp-reject: the address pattern "<b@b\.test>" contains < or >.* in "rcpt:<b@b\.test>=550 B"\n$/) });
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/^mailroom: MAILROOM_SMTP_REJECT: the address pattern "<b@b\.test>" contains < or >.* in "rcpt:<b@b\.test>=550 B"\n$/) });
   });
 });

@@ -7,12 +7,12 @@ import nodemailer from 'nodemailer';
 import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
 import { startMailroom } from 'mailroom-catcher';
-import { api, useMailroom } from '../helpers/mailroom.js';
+import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 
 describe('TLS', () => {
   it('offers STARTTLS and serves implicit TLS with --tls self-signed, recording the TLS flag', async () => {
-    const mailroom = await useMailroom({ tls: 'self-signed', smtpsPort: 0 });
+    const mailroom = await mailroomForTest({ tls: 'self-signed', smtpsPort: 0 });
     const wire = await SmtpWire.open(mailroom.ports.smtp);
     await wire.reply();
     expect((await wire.command('EHLO tls.test')).lines).toContain('250-STARTTLS');
@@ -54,7 +54,7 @@ describe('TLS', () => {
     const pems = await generate([{ name: 'commonName', value: 'mail.test' }], { keyType: 'ec' });
     await writeFile(join(dir, 'cert.pem'), pems.cert);
     await writeFile(join(dir, 'key.pem'), pems.private);
-    const mailroom = await useMailroom({ tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, smtpsPort: 0 });
+    const mailroom = await mailroomForTest({ tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, smtpsPort: 0 });
     const subject = await new Promise<string>((resolve, reject) => {
       const socket = tlsConnect({ host: '127.0.0.1', port: mailroom.ports.smtps!, rejectUnauthorized: false }, () => {
         resolve(String(socket.getPeerCertificate().subject.CN));
@@ -70,7 +70,7 @@ describe('TLS', () => {
   });
 
   it('checks the certificate with openssl s_client as a client we did not write', async () => {
-    const mailroom = await useMailroom({ tls: 'self-signed' });
+    const mailroom = await mailroomForTest({ tls: 'self-signed' });
     const openssl = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${mailroom.ports.smtp}`, '-starttls', 'smtp', '-brief'], { timeout: 10_000 });
     let stdout = '';
     openssl.stdout!.on('data', (chunk: string) => (stdout += chunk));

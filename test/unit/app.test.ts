@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/src/api/app.js';
 import { MessageViews } from '../../server/src/api/message-view.js';
+import { SmtpRuleSet } from '../../server/src/smtp/reject-rules.js';
 import { MessageStore } from '../../server/src/store/message-store.js';
 
 const smtp = { helo: null, remoteAddress: null, authUser: null, tls: false };
@@ -18,6 +19,7 @@ describe('HTTP app without listening', () => {
         { name: 'smtp', port: 2525, listening: smtpUp },
         { name: 'http', port: 8080, listening: true },
       ],
+      smtpRules: new SmtpRuleSet(),
     });
     const down = await app.inject('/api/health');
     expect([down.statusCode, down.json()]).toStrictEqual([503, { error: 'unavailable', message: 'Not listening yet: smtp' }]);

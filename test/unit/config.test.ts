@@ -33,6 +33,7 @@ describe('configuration', () => {
       maxConnectionsPerIp: 250,
       smtpTimeoutSeconds: 60,
       smtpDataTimeoutSeconds: 600,
+      readyFile: null,
     });
   });
 

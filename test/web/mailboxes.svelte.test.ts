@@ -28,7 +28,7 @@ describe('mailbox search', () => {
 describe('mailbox state', () => {
   it('fetches at most once per delay during a burst of live events, and not after stop', async () => {
     vi.useFakeTimers();
-    const fetch = vi.fn(async () => json({ mailboxes: [{ address: 'a@example.com', total: 2, unread: 1 }] }));
+    const fetch = vi.fn<typeof globalThis.fetch>(async () => json({ mailboxes: [{ address: 'a@example.com', total: 2, unread: 1 }] }));
     vi.stubGlobal('fetch', fetch);
     const mailboxes = new MailboxCounts();
     for (let i = 0; i < 5; i++) {

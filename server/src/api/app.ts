@@ -41,6 +41,8 @@ export interface AppDeps {
   viewCacheBytes?: number;
   /** Characters of decoded body text kept for search. */
   searchTextChars?: number;
+  /** The built web app; web/dist of the package unless given. */
+  webRoot?: string;
 }
 
 /** The HTTP app, ready for `inject` or `listen`; it never listens by itself. */
@@ -142,6 +144,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
 
-  await app.register(fastifyStatic, { root: join(packageRoot, 'web', 'dist'), wildcard: false });
+  // Files are looked up at request time, not listed at start, so a rebuild of the app (npm test, or
+  // a developer's vite build) under a running Mailroom is served at once instead of answering 404.
+  await app.register(fastifyStatic, { root: deps.webRoot ?? join(packageRoot, 'web', 'dist'), wildcard: true });
   return app;
 }

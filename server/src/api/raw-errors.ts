@@ -22,6 +22,9 @@ function rawResponse(status: number, reason: string, body: object): string {
   return `HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${json}`;
 }
 
+/** Sockets whose error answer is written or waits for the answer before it. */
+const answering = new WeakSet<Socket>();
+
 /**
  * Fastify's clientErrorHandler: a request Node's parser refuses (malformed,
  * headers too large, too slow) gets the API's JSON error and headers like
@@ -29,7 +32,10 @@ function rawResponse(status: number, reason: string, body: object): string {
  * pipelined request goes out first.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Node reports the error again for every chunk the client sends after it; one answer is enough,
+  // and one more pair of listeners per chunk would let a client pile them up without end.
+  if (error.code === 'ECONNRESET' || socket.destroyed || answering.has(socket)) return;
+  answering.add(socket);
   const failure = parserFailure(error);
   const answer = (): void => {
     if (socket.writable) socket.write(rawResponse(failure.status, failure.reason, { error: failure.error, message: failure.message }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ClientCredentials } from '../client/index.js';
+import { readReadyFile } from '../ready-file.js';
 
 /** Exit statuses shared by every subcommand, as `--help` documents them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -45,9 +46,10 @@ export function secondsFlag(flag: string, text: string | undefined, fallback: nu
 }
 
 /**
- * Where Mailroom's API is: `--api`, else MAILROOM_API, else the loopback
- * address on MAILROOM_HTTP_PORT (so a container's health check follows its port
- * setting), else http://127.0.0.1:8025.
+ * Where Mailroom's API is: `--api`, else MAILROOM_API, else what the running
+ * Mailroom wrote to MAILROOM_READY_FILE (so a container's health check follows
+ * a port or address given as an argument), else the loopback address on
+ * MAILROOM_HTTP_PORT, else http://127.0.0.1:8025.
  */
 export function apiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const url = flag ?? (env.MAILROOM_API || undefined);
@@ -55,6 +57,8 @@ export function apiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string
     if (!/^https?:\/\/[^/\s]+/i.test(url)) throw new UsageError(`--api: expected an http:// or https:// URL, got "${url}"`);
     return url;
   }
+  const ready = readReadyFile(env.MAILROOM_READY_FILE);
+  if (ready) return ready.apiUrl;
   const port = env.MAILROOM_HTTP_PORT;
   return `http://127.0.0.1:${port && /^\d+$/.test(port) && port !== '0' ? port : '8025'}`;
 }

@@ -6,8 +6,8 @@ export const healthcheckHelp = `Usage: mailroom healthcheck [--api URL] [--wait 
 Asks Mailroom whether every listener accepts connections (GET /api/health), for
 Docker's HEALTHCHECK and CI service health checks.
 
-  --api URL       Mailroom's HTTP address [MAILROOM_API] (default http://127.0.0.1:8025,
-                  or the port in MAILROOM_HTTP_PORT)
+  --api URL       Mailroom's HTTP address [MAILROOM_API] (default: the one in
+                  MAILROOM_READY_FILE, else http://127.0.0.1 on MAILROOM_HTTP_PORT or 8025)
   --wait SECONDS  keep asking until ready, at most this long (default 0: ask once)
 ${credentialsHelp}
                   (/api/health answers without them; they are checked when given)

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { EXIT, readFlags, UsageError, write } from './args.js';
+import { readReadyFile } from '../ready-file.js';
 
 export const sendHelp = `Usage: mailroom send [--smtp HOST:PORT] [--from ADDR] [--to ADDR]... [--cc ADDR]... [--bcc ADDR]...
                      [--subject TEXT] [--body TEXT] [--html HTML] [--attach FILE]...
@@ -9,7 +10,8 @@ export const sendHelp = `Usage: mailroom send [--smtp HOST:PORT] [--from ADDR] [
 Sends one test message over SMTP, like swaks, for smoke tests. Prints the id
 Mailroom gave it (or, from another server, its reply).
 
-  --smtp HOST:PORT  the SMTP server [MAILROOM_SMTP] (default 127.0.0.1:1025)
+  --smtp HOST:PORT  the SMTP server [MAILROOM_SMTP] (default: the one in
+                    MAILROOM_READY_FILE, else 127.0.0.1 on MAILROOM_SMTP_PORT or 1025)
   --from ADDR       sender (default sender@example.com)
   --to ADDR         recipient; repeat or separate with commas (default recipient@example.com)
   --cc, --bcc ADDR  more recipients, likewise
@@ -58,7 +60,9 @@ export async function sendCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   }
   const text = (name: keyof typeof SPEC): string | undefined => flags[name] as string | undefined;
   const envPort = env.MAILROOM_SMTP_PORT && /^\d+$/.test(env.MAILROOM_SMTP_PORT) && env.MAILROOM_SMTP_PORT !== '0' ? env.MAILROOM_SMTP_PORT : '1025';
-  const smtp = smtpAddress(text('smtp') ?? (env.MAILROOM_SMTP || `127.0.0.1:${envPort}`));
+  const ready = readReadyFile(env.MAILROOM_READY_FILE);
+  const readyAddress = ready?.ports.smtp === undefined ? undefined : `${ready.host.includes(':') ? `[${ready.host}]` : ready.host}:${ready.ports.smtp}`;
+  const smtp = smtpAddress(text('smtp') ?? (env.MAILROOM_SMTP || readyAddress || `127.0.0.1:${envPort}`));
   const headers: Record<string, string> = {};
   for (const field of (flags.header as string[] | undefined) ?? []) {
     const colon = field.indexOf(':');

@@ -16,7 +16,8 @@ Waits for a message matching every option given and prints it as JSON (with
   --count N         wait for N matching messages
   --after ID|0|now  count only mail after that message id, every stored message (0,
                     the default), or only mail arriving after the command starts (now)
-  --api URL         Mailroom's HTTP address [MAILROOM_API] (default http://127.0.0.1:8025)
+  --api URL         Mailroom's HTTP address [MAILROOM_API] (default: the one in
+                    MAILROOM_READY_FILE, else http://127.0.0.1:8025)
 ${credentialsHelp}
 
 Exit status: 0 found, 1 timed out (what arrived instead is on standard error) or

@@ -248,6 +248,10 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     }
   }
 
-  server.on('error', (error) => logger.warn({ err: error }, 'SMTP connection error'));
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    // A failed listen is the caller's to report (it names the setting); logging it here too printed a stack trace first.
+    if (error.syscall === 'listen') return;
+    logger.warn({ err: error }, 'SMTP connection error');
+  });
   return server;
 }

@@ -104,11 +104,6 @@ export function dovecotBinary(binary?: string): string {
   return binary ?? process.env.DOVECOT_BIN ?? DEFAULT_BINARY;
 }
 
-/** Whether the dovecot binary is installed (apt-get install dovecot-imapd dovecot-pop3d). */
-export function dovecotAvailable(binary?: string): boolean {
-  return existsSync(dovecotBinary(binary));
-}
-
 interface MailOwner {
   uid: number;
   gid: number;

@@ -11,6 +11,7 @@ import { requiredRecipient } from '../../search/query.js';
 import { filterOf } from '../query-filter.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { safeFilename } from '../safe-filename.js';
+import { textCharset } from '../text-charset.js';
 import type { MessageViews } from '../message-view.js';
 import { DeletedSchema, DetailSchema, ErrorBody, IdParams, PageSchema, QueryString, SummarySchema } from '../schemas.js';
 import { toSummary } from '../serialize.js';
@@ -184,11 +185,14 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       const attachment = message.digest.attachments.find((a) => a.partId === partId);
       const part = attachment ? findPart(message.digest.root, partId) : null;
       if (!attachment || !part) throw notFound(`Message ${message.id} has no attachment ${partId}`);
+      const body = partBody(message.raw, part);
+      // The file as it was sent, bytes unchanged, so text needs its charset said for a browser to show it right.
+      const type = part.type === 'text' ? `${attachment.contentType}; charset=${textCharset(body, part.params.charset)}` : attachment.contentType;
       return reply
-        .type(attachment.contentType)
+        .type(type)
         .header('content-disposition', contentDisposition(safeFilename(attachment.filename, `part-${partId}`)))
         .header('x-content-type-options', 'nosniff')
-        .send(partBody(message.raw, part));
+        .send(body);
     },
   );
 

@@ -2,10 +2,12 @@ import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { replaceCidLinks } from '../../mime/cid-links.js';
 import { decodeCharset, partBody } from '../../mime/decode.js';
 import { MAX_MIME_DEPTH, MAX_MIME_PARTS, type MimePart } from '../../mime/part-index.js';
 import { partTree, resolvePart } from '../../mime/part-tree.js';
 import type { MessageStore } from '../../store/message-store.js';
+import type { StoredMessage } from '../../store/types.js';
 import { badRequest, notFound } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
 import { safeFilename } from '../safe-filename.js';
@@ -41,21 +43,29 @@ const PartNode = Type.Cyclic(
  * The sandbox gives the document an opaque origin, so mail HTML opened from
  * here can never script the inbox.
  */
-function lockDown(reply: FastifyReply): FastifyReply {
+function lockDown(reply: FastifyReply, sandbox = 'sandbox'): FastifyReply {
   return reply
-    .header('content-security-policy', "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'")
+    .header('content-security-policy', `${sandbox}; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'`)
     .header('x-content-type-options', 'nosniff');
 }
+
+/**
+ * An HTML part viewed on its own, as the HTML tab shows it: its `cid:` images point at the parts
+ * they name, relative to this part's own URL (so a path prefix added by a proxy is kept). Those
+ * loads are same-origin only if the document keeps its origin, so the sandbox allows that and
+ * nothing more: still no scripts, forms or plugins, so the mail can never script the inbox.
+ */
+const HTML_VIEW_SANDBOX = 'sandbox allow-same-origin';
 
 export const partRoutes: FastifyPluginAsync<PartRoutesDeps> = async (fastify, { store }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  function partOr404(id: string, partId: string): { raw: Buffer; part: MimePart } {
+  function partOr404(id: string, partId: string): { message: StoredMessage; raw: Buffer; part: MimePart } {
     const message = store.get(id);
     if (!message) throw notFound(`No message with id ${id}`);
     const part = resolvePart(message.digest.root, partId);
     if (!part) throw notFound(`Message ${id} has no part ${partId}`);
-    return { raw: message.raw, part };
+    return { message, raw: message.raw, part };
   }
 
   app.get(
@@ -98,18 +108,18 @@ export const partRoutes: FastifyPluginAsync<PartRoutesDeps> = async (fastify, { 
     },
     async (request, reply) => {
       const { id, partId } = request.params;
-      const { raw, part } = partOr404(id, partId);
+      const { message, raw, part } = partOr404(id, partId);
       if (part.type === 'multipart') throw badRequest(`${partId} is a multipart container: fetch its parts, or ${partId}/raw`);
       const body = partBody(raw, part);
-      const isText = part.type === 'text';
+      const download = request.query.download === '1' || request.query.download === 'true';
       const fallback = part.type === 'message' ? `part-${partId}.eml` : `part-${partId}`;
-      lockDown(reply)
-        .type(isText ? `text/${part.subtype}; charset=utf-8` : `${part.type}/${part.subtype}`)
-        .header(
-          'content-disposition',
-          contentDisposition(safeFilename(part.filename, fallback), { type: request.query.download === '1' || request.query.download === 'true' ? 'attachment' : 'inline' }),
-        );
-      return reply.send(isText ? Buffer.from(decodeCharset(body, part.params.charset), 'utf8') : body);
+      const htmlView = !download && part.type === 'text' && part.subtype === 'html';
+      lockDown(reply, htmlView ? HTML_VIEW_SANDBOX : undefined)
+        .type(part.type === 'text' ? `text/${part.subtype}; charset=utf-8` : `${part.type}/${part.subtype}`)
+        .header('content-disposition', contentDisposition(safeFilename(part.filename, fallback), { type: download ? 'attachment' : 'inline' }));
+      if (part.type !== 'text') return reply.send(body);
+      const text = decodeCharset(body, part.params.charset);
+      return reply.send(Buffer.from(htmlView ? replaceCidLinks(text, message.digest.attachments, (target) => target) : text, 'utf8'));
     },
   );
 
