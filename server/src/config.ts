@@ -58,7 +58,11 @@ export interface MailroomConfig {
   smtpDataTimeoutSeconds: number;
   /** Where to write the ports and API URL as JSON once every listener is up; null means nowhere. */
   readyFile: string | null;
+  /** Whose shape GET and DELETE /api/v1/messages take, the one route Mailpit and MailHog both have. */
+  compat: Compat;
 }
+
+export type Compat = 'mailpit' | 'mailhog';
 
 /**
  * A setting Mailroom cannot run with. `flag` names the setting by its CLI flag; the CLI names the
@@ -126,6 +130,7 @@ export interface RawSettings {
   smtpTimeout?: string;
   smtpDataTimeout?: string;
   readyFile?: string;
+  compat?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -160,6 +165,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--smtp-timeout', key: 'smtpTimeout', env: 'MAILROOM_SMTP_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions silent this long, or this slow to send a command line (default 60)' },
   { flag: '--smtp-data-timeout', key: 'smtpDataTimeout', env: 'MAILROOM_SMTP_DATA_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions that take longer to send a message (default 600)' },
   { flag: '--ready-file', key: 'readyFile', env: 'MAILROOM_READY_FILE', arg: 'PATH', help: 'once every listener is up, write the ports and API URL there as JSON, removed on exit; wait, healthcheck and send read it to find Mailroom' },
+  { flag: '--compat', key: 'compat', env: 'MAILROOM_COMPAT', arg: 'NAME', help: 'mailpit or mailhog: whose answer GET and DELETE /api/v1/messages give, the one route both APIs have (default mailpit)' },
   { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
 ];
 
@@ -234,6 +240,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     smtpTimeoutSeconds: parseCount('--smtp-timeout', raw.smtpTimeout ?? '60'),
     smtpDataTimeoutSeconds: parseCount('--smtp-data-timeout', raw.smtpDataTimeout ?? '600'),
     readyFile: raw.readyFile ?? null,
+    compat: parseCompat(raw.compat ?? 'mailpit'),
   };
   checkConsistency(config);
   return config;
@@ -301,6 +308,11 @@ function parseHosts(text: string | undefined): string[] {
     }
   }
   return hosts;
+}
+
+function parseCompat(text: string): Compat {
+  if (text !== 'mailpit' && text !== 'mailhog') throw new ConfigError('--compat', `expected mailpit or mailhog, got "${text}"`);
+  return text;
 }
 
 function parseLogLevel(text: string): LogLevel {

@@ -7,7 +7,7 @@ import { Access } from './api/access.js';
 import { attachLive } from './api/live.js';
 import { secureEveryResponse } from './api/raw-errors.js';
 import type { ListenerStatus } from './api/routes/system.js';
-import { StartError, resolveConfig, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
+import { StartError, resolveConfig, type Compat, type LogLevel, type MailroomConfig, type RawSettings } from './config.js';
 import { ConnectionLimits, refusalText } from './guard/connection-limits.js';
 import { Credentials } from './guard/credentials.js';
 import { IngestBudget } from './guard/ingest-budget.js';
@@ -69,6 +69,8 @@ export interface MailroomOptions {
   smtpTimeout?: number;
   /** Seconds an SMTP client may take over one message's content; default 600. */
   smtpDataTimeout?: number;
+  /** Whose shape GET and DELETE /api/v1/messages take: 'mailpit' (default) or 'mailhog'. */
+  compat?: Compat;
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
   /** A pino logger to use instead of one made from logLevel. */
@@ -118,6 +120,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     apiCors: list(options.apiCors),
     allowedHosts: list(options.allowedHosts),
     uiAuth: logins(options.uiAuth),
+    compat: options.compat,
     apiToken: options.apiToken,
     smtpAuth: logins(options.smtpAuth),
     maxConnections: text(options.maxConnections),
@@ -251,7 +254,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     token: config.apiToken,
     throttle,
   });
-  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access });
+  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access, compat: config.compat, maxMessageSize: config.maxMessageSize });
   limitHttpConnections(app.server, new ConnectionLimits(caps), logger);
   const io = attachLive(app.server, store, access, config.apiCors);
   // After socket.io, which takes over the server's request listeners and answers its own paths before them.

@@ -130,9 +130,9 @@ describe('exported .html opened from disk in Chromium', () => {
     const pages = await Promise.all(
       Object.entries(REFRESHES).map(([name, refresh]) => open(join(dir, `control-${name}.html`), `${head}<p>${name}</p>${refresh}\n`)),
     );
-    await pages[0]!.page.waitForTimeout(2000);
-    expect(pages.map(({ left }) => left[0])).toStrictEqual(Object.keys(REFRESHES).map((name) => `${EVIL}${name}`));
-    expect(pages.map(({ page }) => page.url())).toStrictEqual(pages.map(() => 'chrome-error://chromewebdata/'));
+    // Each refresh fires on its own timer and a loaded machine commits the error page late: wait for it, not a fixed time.
+    await expect.poll(() => pages.map(({ left }) => left[0]), { timeout: 15_000 }).toStrictEqual(Object.keys(REFRESHES).map((name) => `${EVIL}${name}`));
+    await expect.poll(() => pages.map(({ page }) => page.url()), { timeout: 15_000 }).toStrictEqual(pages.map(() => 'chrome-error://chromewebdata/'));
     await Promise.all(pages.map(({ page }) => page.close()));
   });
 });

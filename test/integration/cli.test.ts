@@ -78,6 +78,7 @@ describe('mailroom command', () => {
     [['--tls', 'yes'], {}, 'mailroom: --tls: the only value is "self-signed", got "yes"'],
     [['--tls-cert', 'a.pem'], {}, 'mailroom: --tls-key: required when --tls-cert is set'],
     [['--log-level', 'loud'], {}, 'mailroom: --log-level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [[], { MAILROOM_COMPAT: 'smtp4dev' }, 'mailroom: MAILROOM_COMPAT: expected mailpit or mailhog, got "smtp4dev"'],
     [[], { MAILROOM_HTTP_PORT: 'eighty' }, 'mailroom: MAILROOM_HTTP_PORT: expected a port number from 0 to 65535, got "eighty"'],
     [[], { MAILROOM_SMTP_PORT: 'abc' }, 'mailroom: MAILROOM_SMTP_PORT: expected a port number from 0 to 65535, got "abc"'],
     [['--smtp-port', 'xyz'], { MAILROOM_SMTP_PORT: 'abc' }, 'mailroom: --smtp-port: expected a port number from 0 to 65535, got "xyz"'],

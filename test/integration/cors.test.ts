@@ -61,7 +61,7 @@ describe('--api-cors', () => {
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(APP);
-    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, PATCH, PUT, DELETE');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, POST, PATCH, PUT, DELETE');
     const other = await fetch(`${open.apiUrl}/api/health`, { headers: { origin: 'http://evil.test' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -34,6 +34,7 @@ describe('configuration', () => {
       smtpTimeoutSeconds: 60,
       smtpDataTimeoutSeconds: 600,
       readyFile: null,
+      compat: 'mailpit',
     });
   });
 

@@ -33,8 +33,8 @@ export interface RequestFacts {
   remoteAddress: string | undefined;
 }
 
-/** Routes a health check reaches without credentials: they tell whether Mailroom is up, nothing of the mail. */
-const OPEN_PATHS = new Set(['/api/health']);
+/** Routes a health check reaches without credentials: they tell whether Mailroom is up, nothing of the mail (Mailpit's probes included, open in Mailpit too). */
+const OPEN_PATHS = new Set(['/api/health', '/livez', '/readyz']);
 /** Authorization header values already verified, so bcrypt runs once per login and not per request. */
 const VERIFIED_CACHE_SIZE = 256;
 

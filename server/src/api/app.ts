@@ -8,12 +8,16 @@ import { packageRoot } from '../paths.js';
 import { BodyTexts } from '../search/body-texts.js';
 import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { Compat } from '../config.js';
 import type { SmtpRuleSet } from '../smtp/reject-rules.js';
 import { Access, BASIC_CHALLENGE } from './access.js';
 import { HttpError, installErrorHandlers } from './errors.js';
 import { answerClientError } from './raw-errors.js';
 import { MessageViews } from './message-view.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
+import { mailpitSendRoute } from './compat/mailpit/send.js';
+import { mailpitRoutes } from './compat/mailpit/routes.js';
+import { composeRoutes } from './routes/compose.js';
 import { messageRoutes } from './routes/messages.js';
 import { partRoutes } from './routes/parts.js';
 import { smtpRuleRoutes } from './routes/smtp-rules.js';
@@ -22,6 +26,7 @@ import { exportRoutes } from './routes/export.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
 import { APP_CSP, SECURITY_HEADERS, withFrameAncestors } from './security-headers.js';
 import { Waiters } from './waiters.js';
+import { mailhogRoutes } from './compat/mailhog/routes.js';
 
 export interface AppDeps {
   store: MessageStore;
@@ -43,6 +48,10 @@ export interface AppDeps {
   searchTextChars?: number;
   /** The built web app; web/dist of the package unless given. */
   webRoot?: string;
+  /** Largest message the API may store (POST /api/messages); 25 MiB unless given, as over SMTP. */
+  maxMessageSize?: number;
+  /** Whose shape GET and DELETE /api/v1/messages take, the one route Mailpit and MailHog both have; Mailpit's unless given. */
+  compat?: Compat;
 }
 
 /** The HTTP app, ready for `inject` or `listen`; it never listens by itself. */
@@ -87,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (typeof policy === 'string') reply.header('content-security-policy', withFrameAncestors(policy));
     return payload;
   });
-  if (origins.length > 0) await app.register(fastifyCors, { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'] });
+  if (origins.length > 0) await app.register(fastifyCors, { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'] });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -113,10 +122,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'parts', description: 'The MIME parts of a message, numbered as IMAP sections' },
         { name: 'system', description: 'Server state' },
         { name: 'smtp', description: 'SMTP reject and delay rules' },
+        { name: 'mailpit', description: "Mailpit's API v1, answered as Mailpit answers it, for its clients and test helpers" },
+        { name: 'mailhog', description: "MailHog's API v1 and v2, answered as MailHog answers it, for its clients and test helpers" },
       ],
     },
   });
 
+  const maxMessageSize = deps.maxMessageSize ?? 25 * 1024 * 1024;
   const views = new MessageViews(deps.store, deps.viewCacheBytes ?? 64 * 1024 * 1024);
   const waiters = new Waiters(deps.store);
   const texts = new BodyTexts(deps.store, deps.searchTextChars ?? 32 * 1024 * 1024);
@@ -134,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
+      await api.register(composeRoutes, { store: deps.store, maxMessageSize });
       await api.register(partRoutes, { store: deps.store });
       await api.register(extractRoutes, { store: deps.store });
       await api.register(exportRoutes, { store: deps.store, texts });
@@ -143,6 +156,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api' },
   );
+  await app.register(mailhogRoutes, { store: deps.store, compat: deps.compat ?? 'mailpit' });
+
+  await app.register(mailpitSendRoute, { store: deps.store, maxMessageSize });
+  await app.register(mailpitRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners, compat: deps.compat ?? 'mailpit' });
 
   // Files are looked up at request time, not listed at start, so a rebuild of the app (npm test, or
   // a developer's vite build) under a running Mailroom is served at once instead of answering 404.

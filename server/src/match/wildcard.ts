@@ -515,3 +515,22 @@ export function compileWildcard(pattern: string, options: WildcardOptions = {}):
   const ignoreCase = options.ignoreCase === true;
   return new CompiledWildcard(parse(pattern, delimiter, options.question === true, ignoreCase), options.delimiter, ignoreCase);
 }
+
+/**
+ * An SQL LIKE pattern as SQLite reads one without ESCAPE: `%` any run, `_` exactly one
+ * character, everything else literal, compared exactly (SQLite folds ASCII case only, so callers
+ * lower ASCII letters on both sides). Mailpit's search is LIKE over its columns, so `_` and `%`
+ * typed into it are wildcards there, and a compatible search must treat them the same way.
+ */
+export function compileLike(pattern: string): WildcardMatcher {
+  const kinds: number[] = [];
+  const values: number[] = [];
+  for (const char of pattern) {
+    const cp = char.codePointAt(0)!;
+    const kind = cp === 0x25 ? STAR : cp === 0x5f ? ANY : LITERAL;
+    if (kind === STAR && kinds[kinds.length - 1] === STAR) continue;
+    kinds.push(kind);
+    values.push(kind === ANY ? QUESTION : cp);
+  }
+  return new CompiledWildcard(normalize({ kinds: Uint8Array.from(kinds), values: Int32Array.from(values) }), undefined, false);
+}
