@@ -155,4 +155,13 @@ describe('bench scripts --smoke', () => {
     expectLine(String.raw`Mailroom RSS, max over the window\s+${N} MiB\s+\d+ slices`);
     expectLine(String.raw`CPU over the ${N} s window: Mailroom ${N} ms .*`);
   });
+
+  it('compat: each native route beside the Mailpit and MailHog routes it maps onto', { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
+    const { expectLine } = await smokeReport('compat');
+    expectLine(String.raw`Compat benchmark: 300 messages of ~4,096 bytes, 4 rounds after a cold one; loopback, Node .*`);
+    expectLine(String.raw`operation\s+native\s+Mailpit\s+MailHog\s+Mailpit/native\s+MailHog/native\s+cold: native, Mailpit, MailHog`);
+    for (const operation of ['page of 50', 'one message', 'subject search', 'free-text search']) {
+      expectLine(String.raw`${escape(operation)}(\s+${N} \(${N}\)){3}\s+${N}x\s+${N}x\s+${N}, ${N}, ${N}`);
+    }
+  });
 });
