@@ -15,7 +15,6 @@ import { HttpError, installErrorHandlers } from './errors.js';
 import { answerClientError } from './raw-errors.js';
 import { MessageViews } from './message-view.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
-import { mailpitSendRoute } from './compat/mailpit/send.js';
 import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { composeRoutes } from './routes/compose.js';
 import { messageRoutes } from './routes/messages.js';
@@ -156,10 +155,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api' },
   );
-  await app.register(mailhogRoutes, { store: deps.store, compat: deps.compat ?? 'mailpit' });
-
-  await app.register(mailpitSendRoute, { store: deps.store, maxMessageSize });
-  await app.register(mailpitRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners, compat: deps.compat ?? 'mailpit' });
+  const compat = deps.compat ?? 'mailpit';
+  await app.register(mailhogRoutes, { store: deps.store, compat });
+  await app.register(mailpitRoutes, { store: deps.store, maxMessageSize, version: deps.version, listeners: deps.listeners, compat });
 
   // Files are looked up at request time, not listed at start, so a rebuild of the app (npm test, or
   // a developer's vite build) under a running Mailroom is served at once instead of answering 404.

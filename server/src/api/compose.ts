@@ -1,5 +1,6 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Envelope } from '../store/types.js';
+import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
+import type { Envelope, StoredMessage } from '../store/types.js';
 
 export interface ComposedAddress {
   address: string;
@@ -84,4 +85,23 @@ export async function composeMessage(spec: ComposeSpec): Promise<{ raw: Buffer; 
   node.keepBcc = false;
   const raw = await node.build();
   return { raw, envelope: { mailFrom: spec.from.address, rcptTo: recipients } };
+}
+
+/** Request bytes a message of up to `maxMessageSize` takes as base64 in JSON: 4 for every 3, and room for the fields around it. */
+export function composedBodyLimit(maxMessageSize: number): number {
+  return Math.ceil((maxMessageSize * 4) / 3) + 1024 * 1024;
+}
+
+/** A built message that --max-message-size or the store's capacity refuses. */
+export class MessageTooLarge extends Error {}
+
+/** Stores a built message as if `remoteAddress` had sent it over SMTP, under the same size limit. */
+export function storeComposed(store: MessageStore, composed: { raw: Buffer; envelope: Envelope }, remoteAddress: string, maxMessageSize: number): StoredMessage {
+  if (composed.raw.length > maxMessageSize) throw new MessageTooLarge(`The message would be ${composed.raw.length} bytes, over the ${maxMessageSize} allowed`);
+  try {
+    return store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress, authUser: null, tls: false } });
+  } catch (error) {
+    if (error instanceof StoreCapacityError) throw new MessageTooLarge(error.message);
+    throw error;
+  }
 }

@@ -3,8 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addressparser from 'nodemailer/lib/addressparser';
 import { Type, type Static } from 'typebox';
-import { StoreCapacityError, type MessageStore } from '../../store/message-store.js';
-import { ComposeError, composeMessage, forbiddenHeader, type ComposedAddress } from '../compose.js';
+import type { MessageStore } from '../../store/message-store.js';
+import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress } from '../compose.js';
 import { badRequest, HttpError } from '../errors.js';
 import { ErrorBody, SummarySchema } from '../schemas.js';
 import { toSummary } from '../serialize.js';
@@ -66,8 +66,7 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
   app.post(
     '/messages',
     {
-      // base64 takes 4 bytes for 3; the rest is room for the JSON around it.
-      bodyLimit: Math.ceil((maxMessageSize * 4) / 3) + 1024 * 1024,
+      bodyLimit: composedBodyLimit(maxMessageSize),
       schema: {
         summary: 'Store a message built from these fields, as if it had arrived over SMTP',
         tags: ['messages'],
@@ -103,12 +102,10 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
         if (error instanceof ComposeError) throw badRequest(error.message);
         throw error;
       }
-      if (composed.raw.length > maxMessageSize) throw new HttpError(413, 'payload_too_large', `The message would be ${composed.raw.length} bytes, over the ${maxMessageSize} allowed`);
       try {
-        const message = store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress: request.ip, authUser: null, tls: false } });
-        return reply.code(201).send(toSummary(message));
+        return reply.code(201).send(toSummary(storeComposed(store, composed, request.ip, maxMessageSize)));
       } catch (error) {
-        if (error instanceof StoreCapacityError) throw new HttpError(413, 'payload_too_large', error.message);
+        if (error instanceof MessageTooLarge) throw new HttpError(413, 'payload_too_large', error.message);
         throw error;
       }
     },

@@ -1,3 +1,5 @@
+import { asciiLower } from '../../match/ascii-lower.js';
+
 /**
  * One header field as Dovecot's header parser hands it to SEARCH (its
  * "clean one-line" mode): the name without the blanks before the colon, the
@@ -48,10 +50,6 @@ function splitField(line: string): { name: string; middle: string; value: string
   return { name: line.slice(0, nameEnd), middle: line.slice(nameEnd, valueStart), value: line.slice(valueStart) };
 }
 
-/** ASCII-only lower case, as strcasecmp() compares field names. */
-export function asciiLower(text: string): string {
-  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : text;
-}
 
 /** The value of the first field with this (lower-case) name, or undefined. */
 export function firstValue(fields: readonly HeaderLine[], lowerName: string): string | undefined {

@@ -4,7 +4,8 @@ import type { ImapMessage } from '../message.js';
 import { baseSubject, type BaseSubject } from './base-subject.js';
 import { casemap } from './casemap.js';
 import { parseMessageDate, type MessageDate } from './dates.js';
-import { asciiLower, firstValue, headerLines, type HeaderLine } from './header-lines.js';
+import { asciiLower } from '../../match/ascii-lower.js';
+import { firstValue, headerLines, type HeaderLine } from './header-lines.js';
 import { headerSearchText, type HeaderMode } from './header-text.js';
 import { firstMessageId, messageIds } from './message-id.js';
 

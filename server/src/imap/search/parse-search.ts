@@ -3,7 +3,7 @@ import { isSequenceSet } from '../wire/sequence-set.js';
 import { isAtom, type ImapValue } from '../wire/types.js';
 import { casemap } from './casemap.js';
 import { parseSearchDate } from './dates.js';
-import { asciiLower } from './header-lines.js';
+import { asciiLower } from '../../match/ascii-lower.js';
 import type { HeaderMode } from './header-text.js';
 import type { Criterion, ReturnOption, SearchError, SearchRequest, SystemFlag } from './types.js';
 

@@ -7,7 +7,8 @@ import type { StoredMessage } from '../../../store/types.js';
 import { EventStream } from './events.js';
 import { goJsonPieces } from './go-encode.js';
 import { mailhogMessage } from './message.js';
-import { first, pageWindow, startLimit } from './paging.js';
+import { queryGet, type Query } from '../go-values.js';
+import { pageWindow, startLimit } from './paging.js';
 import { partBody, partHeaders, partIndex } from './part-download.js';
 import { decodeReleaseConfig, refusal, relay } from './release.js';
 import { isSearchKind, searchFilter } from './search.js';
@@ -79,7 +80,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
   const noHead = { exposeHeadRoute: false };
 
   app.get('/api/v2/messages', { ...noHead, ...docs('MailHog: list messages', 'Newest first; `start` (default 0) and `limit` (default 50, at most 250)') }, async (request, reply) => {
-    const { start, limit } = startLimit(request.query as Record<string, unknown>);
+    const { start, limit } = startLimit(request.query as Query);
     const { offset, count } = pageWindow(store.size, start, limit);
     const messages = count === 0 ? [] : store.page(null, offset, count).messages;
     return sendJson(reply, TEXT_JSON, resultJson(store.size, start, messages));
@@ -89,11 +90,11 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
     '/api/v2/search',
     { ...noHead, ...docs('MailHog: search messages', '`kind` is from, to or containing, `query` a case-insensitive substring; `start` and `limit` as for the list. 400 with an empty body otherwise') },
     async (request, reply) => {
-      const query = request.query as Record<string, unknown>;
+      const query = request.query as Query;
       const { start, limit } = startLimit(query);
-      const kind = first(query.kind);
-      const text = first(query.query);
-      if (!isSearchKind(kind) || typeof text !== 'string' || text === '') return reply.code(400).send();
+      const kind = queryGet(query, 'kind');
+      const text = queryGet(query, 'query');
+      if (!isSearchKind(kind) || text === '') return reply.code(400).send();
       const filter = searchFilter(kind, text);
       const page = store.page(filter, Number(start), limit);
       const { offset, count } = pageWindow(page.total, start, limit);

@@ -3,7 +3,7 @@ import type { StoredMessage } from '../../../store/types.js';
 import { goTrimSpace } from './clean.js';
 import { searchZone } from './dates.js';
 import type { MailpitFacts } from './facts.js';
-import { param, type Query } from './params.js';
+import { queryGet, type Query } from '../go-values.js';
 import { compileSearch, type SearchSource } from './search.js';
 
 /** What every Mailpit route shares: the store, the facts kept per message, and how ids and searches resolve. */
@@ -19,7 +19,7 @@ export class MailpitContext {
 
   /** A search with the request's `tz` for its dates; null matches every message. Throws SearchError past Mailroom's limits. */
   filter(search: string, query: Query): MessageFilter | null {
-    return compileSearch(search, this.source, searchZone(param(query, 'tz')));
+    return compileSearch(search, this.source, searchZone(queryGet(query, 'tz')));
   }
 
   /**
@@ -28,7 +28,7 @@ export class MailpitContext {
    */
   resolve(id: string, query: Query): StoredMessage | 'none' | undefined {
     if (id !== 'latest') return this.store.get(id);
-    const search = goTrimSpace(param(query, 'query'));
+    const search = goTrimSpace(queryGet(query, 'query'));
     const filter = search === '' ? null : this.filter(search, query);
     return this.store.page(filter, 0, 1).messages[0] ?? 'none';
   }

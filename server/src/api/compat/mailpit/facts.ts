@@ -8,6 +8,7 @@ import type { StoredMessage } from '../../../store/types.js';
 import { goJson } from '../go-json.js';
 import { cleanString } from './clean.js';
 import { enmimeView, type EnmimeView } from './parts.js';
+import { asciiLower } from '../../../match/ascii-lower.js';
 
 /**
  * What Mailpit stores about a message when it arrives, derived here from what Mailroom captured.
@@ -43,10 +44,6 @@ export interface MessageFacts {
 const SNIPPET_BYTES = 200;
 /** Length of Mailroom's own snippet: one that long was cut from a longer text. */
 const DIGEST_SNIPPET_CHARS = 200;
-
-export function asciiLower(text: string): string {
-  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (run) => run.toLowerCase()) : text;
-}
 
 /** Go's strings.Trim(value, "<>"). */
 function trimAngles(value: string): string {

@@ -1,4 +1,4 @@
-import { asciiLower } from './facts.js';
+import { asciiLower } from '../../../match/ascii-lower.js';
 import type { EnmimePart } from './parts.js';
 
 /**

@@ -6,7 +6,8 @@ import { goTrimSpace } from './clean.js';
 import type { MailpitContext } from './context.js';
 import { decodeGoStruct } from './go-decode.js';
 import { pageJson, summaryOf } from './message-json.js';
-import { LENIENT, pageParams, param, toIndex, type Query } from './params.js';
+import { queryGet, type Query } from '../go-values.js';
+import { LENIENT, pageParams, toIndex } from './params.js';
 import { sendError, sendOk, sendRawJson } from './replies.js';
 import { BODY_TOO_LARGE, bodyOf } from './request-body.js';
 
@@ -108,7 +109,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
     { ...LENIENT, schema: { tags: ['mailpit'], summary: 'Search messages, newest first (Mailpit)', querystring: SearchQuery } },
     async (request, reply) => {
       const query = request.query as Query;
-      const search = goTrimSpace(param(query, 'query'));
+      const search = goTrimSpace(queryGet(query, 'query'));
       if (search === '') return sendError(reply, NO_SEARCH);
       const { start, limit, before } = pageParams(query);
       const page = store.page(withBefore(context.filter(search, query), before), toIndex(start), toIndex(limit));
@@ -125,7 +126,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
     },
     async (request, reply) => {
       const query = request.query as Query;
-      const search = goTrimSpace(param(query, 'query'));
+      const search = goTrimSpace(queryGet(query, 'query'));
       if (search === '') return sendError(reply, NO_SEARCH);
       store.delete(matching(context, context.filter(search, query)).map((m) => m.id));
       return sendOk(reply);

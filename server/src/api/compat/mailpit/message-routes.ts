@@ -5,7 +5,8 @@ import type { StoredMessage } from '../../../store/types.js';
 import type { MailpitContext } from './context.js';
 import { goHeaderJson } from './go-header.js';
 import { detailOf } from './message-json.js';
-import { LENIENT, param, type Query } from './params.js';
+import { queryGet, type Query } from '../go-values.js';
+import { LENIENT } from './params.js';
 import { enmimeBodies, findEnmimePart } from './parts.js';
 import { sendError, sendJson, sendMessageNotFound, sendNotFound, sendRawJson, sendText } from './replies.js';
 
@@ -88,7 +89,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (app, 
       const query = request.query as Query;
       const message = messageOf((request.params as { id: string }).id, query, reply);
       if (message === null) return reply;
-      if (param(query, 'dl') === '1') reply.header('content-disposition', `attachment; filename="${message.id}.eml"`);
+      if (queryGet(query, 'dl') === '1') reply.header('content-disposition', `attachment; filename="${message.id}.eml"`);
       return reply.code(200).type('text/plain; charset=utf-8').send(message.raw);
     },
   );

@@ -19,9 +19,10 @@ export const bodyOf = (body: unknown): RawBody => (body as RawBody | undefined) 
  * so these routes never answer Fastify's 415, and a body past the cap reaches the handler marked
  * too large, because what follows differs by route (DELETE /messages then deletes everything).
  * Applies to the plugin it is called in only. Fastify's requestTimeout bounds how long a client
- * can keep sending.
+ * can keep sending. `maxBytes` is Mailpit's 5 MB but for send, which takes messages up to the
+ * message size limit.
  */
-export function acceptAnyBody(app: FastifyInstance): void {
+export function acceptAnyBody(app: FastifyInstance, maxBytes = MAX_BODY_BYTES): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => {
     const chunks: Buffer[] = [];
@@ -36,10 +37,10 @@ export function acceptAnyBody(app: FastifyInstance): void {
     payload.on('data', (chunk: Buffer) => {
       size += chunk.length;
       // Past the cap the rest is read and dropped, so the answer comes after the whole request, as a client expects.
-      if (size > MAX_BODY_BYTES) chunks.length = 0;
+      if (size > maxBytes) chunks.length = 0;
       else chunks.push(chunk);
     });
-    payload.on('end', () => settle(size > MAX_BODY_BYTES ? { bytes: null, tooLarge: true } : { bytes: Buffer.concat(chunks), tooLarge: false }));
+    payload.on('end', () => settle(size > maxBytes ? { bytes: null, tooLarge: true } : { bytes: Buffer.concat(chunks), tooLarge: false }));
     payload.on('error', (error: Error) => settle(null, error));
   });
 }

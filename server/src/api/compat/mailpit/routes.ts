@@ -9,12 +9,15 @@ import { messageRoutes } from './message-routes.js';
 import { sendError } from './replies.js';
 import { acceptAnyBody } from './request-body.js';
 import { RuntimeStats } from './runtime-stats.js';
+import { mailpitSendRoute } from './send.js';
 import { SearchError } from './search.js';
 import { systemRoutes } from './system-routes.js';
 import { viewRoutes } from './view-routes.js';
 
 export interface MailpitDeps {
   store: MessageStore;
+  /** Largest message POST /api/v1/send may store. */
+  maxMessageSize: number;
   version: string;
   listeners: () => ListenerStatus[];
   /** With 'mailhog', GET and DELETE /api/v1/messages are MailHog's. */
@@ -37,8 +40,9 @@ const SEARCH_TEXT_CHARS = 32 * 1024 * 1024;
  *       …/headers  …/raw  …/part/{partID}  …/part/{partID}/thumb  …/html-check  …/link-check
  *   GET /view/{id}.html  /view/{id}.txt  /view/latest  //view/…    (view-routes.ts)
  *   GET /livez  /readyz  /api/v1/info  /api/v1/webui  GET|PUT /api/v1/chaos   (system-routes.ts)
+ *   POST /api/v1/send                                              (send.ts)
  *
- * Not yet: send, release, tags, chaos triggers, the events websocket, SpamAssassin.
+ * Not yet: release, tags, chaos triggers, the events websocket, SpamAssassin.
  */
 export const mailpitRoutes: FastifyPluginAsync<MailpitDeps> = async (app, deps) => {
   const { store } = deps;
@@ -59,4 +63,5 @@ export const mailpitRoutes: FastifyPluginAsync<MailpitDeps> = async (app, deps) 
   await app.register(messageRoutes, { context });
   await app.register(viewRoutes, { context });
   await app.register(systemRoutes, { store, version: deps.version, listeners: deps.listeners, stats });
+  await app.register(mailpitSendRoute, { store, maxMessageSize: deps.maxMessageSize });
 };

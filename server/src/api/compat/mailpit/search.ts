@@ -3,7 +3,8 @@ import type { MessageFilter } from '../../../store/message-store.js';
 import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { cleanString, goTrimSpace } from './clean.js';
 import { parseSearchDate } from './dates.js';
-import { asciiLower, type MessageFacts } from './facts.js';
+import { asciiLower } from '../../../match/ascii-lower.js';
+import type { MessageFacts } from './facts.js';
 
 /**
  * Mailpit's search syntax (internal/storage/search.go, v1.30.5), compiled into a filter over

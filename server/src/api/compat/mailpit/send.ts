@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { StoreCapacityError, type MessageStore } from '../../../store/message-store.js';
-import { ComposeError, composeMessage, forbiddenHeader, type ComposedAddress, type ComposedAttachment } from '../../compose.js';
+import type { MessageStore } from '../../../store/message-store.js';
+import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress, type ComposedAttachment } from '../../compose.js';
 import { goJson } from '../go-json.js';
+import { acceptAnyBody, BODY_TOO_LARGE, bodyOf } from './request-body.js';
 
 export interface MailpitSendDeps {
   store: MessageStore;
@@ -72,17 +73,17 @@ function fail(reply: FastifyReply, status: number, message: string): FastifyRepl
  * wording. The message is built and stored as Mailroom's own POST /api/messages does.
  */
 export const mailpitSendRoute: FastifyPluginAsync<MailpitSendDeps> = async (app, { store, maxMessageSize }) => {
-  const bodyLimit = Math.ceil((maxMessageSize * 4) / 3) + 1024 * 1024;
-  // Mailpit decodes the body as JSON whatever its Content-Type says, and answers decode errors in its own shape.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  // Mailpit's cap on this route is its message size limit rather than the 5 MB of the others.
+  acceptAnyBody(app, composedBodyLimit(maxMessageSize));
 
-  app.post('/api/v1/send', { bodyLimit, schema: { summary: 'Store a message built from Mailpit send JSON', tags: ['mailpit'] } }, async (request, reply) => {
+  app.post('/api/v1/send', { schema: { summary: 'Store a message built from Mailpit send JSON', tags: ['mailpit'] } }, async (request, reply) => {
+    const body = bodyOf(request.body);
+    if (body.tooLarge) return fail(reply, 413, BODY_TOO_LARGE);
     let json: unknown;
     try {
-      json = JSON.parse((request.body as Buffer | undefined)?.toString('utf8') ?? '');
+      json = JSON.parse(body.bytes.toString('utf8'));
     } catch (error) {
-      return fail(reply, 400, request.body === undefined || (request.body as Buffer).length === 0 ? 'EOF' : (error as Error).message);
+      return fail(reply, 400, body.bytes.length === 0 ? 'EOF' : (error as Error).message);
     }
     let composed;
     try {
@@ -125,12 +126,11 @@ export const mailpitSendRoute: FastifyPluginAsync<MailpitSendDeps> = async (app,
       if (error instanceof SendError || error instanceof ComposeError) return fail(reply, 400, error.message);
       throw error;
     }
-    if (composed.raw.length > maxMessageSize) return fail(reply, 413, `message size ${composed.raw.length} exceeds the limit of ${maxMessageSize} bytes`);
     try {
-      const message = store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress: request.ip, authUser: null, tls: false } });
+      const message = storeComposed(store, composed, request.ip, maxMessageSize);
       return reply.code(200).header('content-type', 'application/json').send(Buffer.from(goJson({ ID: message.id }, { newline: true })));
     } catch (error) {
-      if (error instanceof StoreCapacityError) return fail(reply, 413, error.message);
+      if (error instanceof MessageTooLarge) return fail(reply, 413, error.message);
       throw error;
     }
   });

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { MailpitContext } from './context.js';
 import { linkInlineImages } from './inline-images.js';
-import { LENIENT, type Query } from './params.js';
+import type { Query } from '../go-values.js';
+import { LENIENT } from './params.js';
 import { enmimeBodies, listed } from './parts.js';
 import { sendMessageNotFound, sendText } from './replies.js';
 
