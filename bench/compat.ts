@@ -50,12 +50,12 @@ function readSettings(): Settings {
   };
 }
 
-/** The same question asked of the native API, Mailpit's and MailHog's. */
+/** The same question asked of the native API, Mailpit's and MailHog's; null where MailHog has no way to ask it. */
 interface Operation {
   name: string;
   native: string;
   mailpit: string;
-  mailhog: string;
+  mailhog: string | null;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -100,11 +100,14 @@ async function main(): Promise<void> {
     const target = Math.floor(messages.length / 2);
     const token = /Your order (\S+) has shipped/.exec(messages[target]!.subject)![1]!;
     const id = ids[target]!;
+    const recipient = messages[target]!.rcptTo;
     const q = encodeURIComponent;
     const operations: Operation[] = [
       { name: 'page of 50', native: '/api/messages?limit=50', mailpit: '/api/v1/messages?limit=50', mailhog: '/api/v2/messages?limit=50' },
       { name: 'one message', native: `/api/messages/${id}`, mailpit: `/api/v1/message/${id}`, mailhog: `/api/v1/messages/${id}` },
-      { name: 'subject search', native: `/api/messages?query=${q(`subject:${token}`)}`, mailpit: `/api/v1/search?query=${q(`subject:${token}`)}`, mailhog: `/api/v2/search?kind=containing&query=${q(token)}` },
+      { name: 'subject search', native: `/api/messages?query=${q(`subject:${token}`)}`, mailpit: `/api/v1/search?query=${q(`subject:${token}`)}`, mailhog: null },
+      // One in fifty messages is for this address: a full page of matches.
+      { name: 'recipient search', native: `/api/messages?query=${q(`to:${recipient}`)}`, mailpit: `/api/v1/search?query=${q(`to:${recipient}`)}`, mailhog: `/api/v2/search?kind=to&query=${q(recipient)}` },
       { name: 'free-text search', native: `/api/messages?query=${q(token)}`, mailpit: `/api/v1/search?query=${q(token)}`, mailhog: `/api/v2/search?kind=containing&query=${q(token)}` },
     ];
     const apis = ['native', 'mailpit', 'mailhog'] as const;
@@ -113,7 +116,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < settings.rounds; round++) {
       for (const operation of operations) {
         for (const api of apis) {
-          const ms = await timedGet(mailroom.apiUrl, operation[api]);
+          const path = operation[api];
+          if (path === null) continue;
+          const ms = await timedGet(mailroom.apiUrl, path);
           const key = `${operation.name}/${api}`;
           if (round === 0) cold.set(key, ms);
           else samples.set(key, [...(samples.get(key) ?? []), ms]);
@@ -124,24 +129,25 @@ async function main(): Promise<void> {
       `Compat benchmark: ${formatInt(settings.messages)} messages of ~${formatInt(MESSAGE_SIZE)} bytes, ${formatInt(settings.rounds - 1)} rounds after a cold one; ` +
         `loopback, Node ${process.version}, ${cpus().length} CPUs`,
       'Mailpit and MailHog routes against the native route they map onto: median (p95) ms, and each median over the native one.',
-      'MailHog has no subject search; both searches ask it kind=containing. MailHog pages and messages carry the whole source and every part, native ones summaries.',
+      'MailHog has no subject search; its kind=to is the recipient search, and kind=containing (every header and the body) the free-text one.',
+      'MailHog pages carry each message whole (its source twice over, and every part), native ones summaries.',
       '',
     ];
     const head = ['operation', 'native', 'Mailpit', 'MailHog', 'Mailpit/native', 'MailHog/native', 'cold: native, Mailpit, MailHog'];
     if (!settings.smoke) head.push('target');
     const rows = [head];
     for (const operation of operations) {
-      const figures = apis.map((api) => samples.get(`${operation.name}/${api}`)!);
-      const [native, mailpit, mailhog] = figures.map(median) as [number, number, number];
+      const figures = apis.map((api) => samples.get(`${operation.name}/${api}`));
+      const [native, mailpit, mailhog] = figures.map((f) => (f === undefined ? null : median(f))) as [number, number, number | null];
       const row = [
         operation.name,
-        ...figures.map((f) => `${formatMs(median(f))} (${formatMs(percentile(f, 95))})`),
+        ...figures.map((f) => (f === undefined ? '—' : `${formatMs(median(f))} (${formatMs(percentile(f, 95))})`)),
         ratio(mailpit, native),
-        ratio(mailhog, native),
-        apis.map((api) => formatMs(cold.get(`${operation.name}/${api}`)!)).join(', '),
+        mailhog === null ? '—' : ratio(mailhog, native),
+        apis.map((api) => { const ms = cold.get(`${operation.name}/${api}`); return ms === undefined ? '—' : formatMs(ms); }).join(', '),
       ];
       if (!settings.smoke) {
-        const pass = mailpit / native <= TARGET_RATIO && mailhog / native <= TARGET_RATIO;
+        const pass = mailpit / native <= TARGET_RATIO && (mailhog === null || mailhog / native <= TARGET_RATIO);
         row.push(`<= ${TARGET_RATIO}x: ${pass ? 'PASS' : 'MISS'}`);
       }
       rows.push(row);

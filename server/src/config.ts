@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { sizeInBytes } from './size.js';
+import { AUTO_TAG_SOURCES, type AutoTagSource } from './store/auto-tags.js';
 import { RuleError, parseRule, splitRules, type SmtpRule } from './smtp/reject-rules.js';
+import type { RelaySettings } from './relay/relay.js';
+import { SMTP_SECURITY } from './relay/smtp-client.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -60,6 +63,10 @@ export interface MailroomConfig {
   readyFile: string | null;
   /** Whose shape GET and DELETE /api/v1/messages take, the one route Mailpit and MailHog both have. */
   compat: Compat;
+  /** Where released messages go (POST /api/messages/:id/release, Mailpit's release); null means nowhere. */
+  smtpRelay: RelaySettings | null;
+  /** Where new messages take tags from: X-Tags headers and plus-addresses by default. */
+  autoTags: ReadonlySet<AutoTagSource>;
 }
 
 export type Compat = 'mailpit' | 'mailhog';
@@ -93,6 +100,8 @@ interface OptionSpec {
   help: string;
   /** The flag may be given more than once; every value is kept, in order. */
   multiple?: true;
+  /** The flag takes no value; its environment variable takes true or false. */
+  switch?: true;
 }
 
 /** Every setting as text, the shape shared by flags and environment variables. */
@@ -131,6 +140,14 @@ export interface RawSettings {
   smtpDataTimeout?: string;
   readyFile?: string;
   compat?: string;
+  smtpRelay?: string;
+  smtpRelayUser?: string;
+  smtpRelayPassword?: string;
+  smtpRelayTls?: string;
+  smtpRelayInsecure?: string;
+  smtpRelayReturnPath?: string;
+  smtpRelayPreserveMessageIds?: string;
+  autoTags?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -164,8 +181,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--max-connections-per-ip', key: 'maxConnectionsPerIp', env: 'MAILROOM_MAX_CONNECTIONS_PER_IP', arg: 'N', help: 'open connections per client address per listener (default 250)' },
   { flag: '--smtp-timeout', key: 'smtpTimeout', env: 'MAILROOM_SMTP_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions silent this long, or this slow to send a command line (default 60)' },
   { flag: '--smtp-data-timeout', key: 'smtpDataTimeout', env: 'MAILROOM_SMTP_DATA_TIMEOUT', arg: 'SECONDS', help: 'close SMTP sessions that take longer to send a message (default 600)' },
+  { flag: '--smtp-relay', key: 'smtpRelay', env: 'MAILROOM_SMTP_RELAY', arg: 'HOST:PORT', help: 'SMTP server that released messages go to; the port defaults to 25 (default: none, releases fail)' },
+  { flag: '--smtp-relay-user', key: 'smtpRelayUser', env: 'MAILROOM_SMTP_RELAY_USER', arg: 'USER', help: 'log in to the relay as USER; needs --smtp-relay-password (default: no login)' },
+  { flag: '--smtp-relay-password', key: 'smtpRelayPassword', env: 'MAILROOM_SMTP_RELAY_PASSWORD', arg: 'PASS', help: "the relay login's password, or @file; prefer the variable or a file, which ps does not show" },
+  { flag: '--smtp-relay-tls', key: 'smtpRelayTls', env: 'MAILROOM_SMTP_RELAY_TLS', arg: 'MODE', help: 'auto (TLS on port 465, else STARTTLS when offered), starttls (required), tls (implicit) or none (default auto)' },
+  { flag: '--smtp-relay-insecure', key: 'smtpRelayInsecure', env: 'MAILROOM_SMTP_RELAY_INSECURE', arg: '', help: "accept the relay's certificate unchecked, such as a self-signed one", switch: true },
+  { flag: '--smtp-relay-return-path', key: 'smtpRelayReturnPath', env: 'MAILROOM_SMTP_RELAY_RETURN_PATH', arg: 'ADDR', help: "envelope sender and Return-Path of every release (default: the message's sender)" },
+  { flag: '--smtp-relay-preserve-message-ids', key: 'smtpRelayPreserveMessageIds', env: 'MAILROOM_SMTP_RELAY_PRESERVE_MESSAGE_IDS', arg: '', help: 'release messages with their own Message-ID rather than a new one', switch: true },
   { flag: '--ready-file', key: 'readyFile', env: 'MAILROOM_READY_FILE', arg: 'PATH', help: 'once every listener is up, write the ports and API URL there as JSON, removed on exit; wait, healthcheck and send read it to find Mailroom' },
   { flag: '--compat', key: 'compat', env: 'MAILROOM_COMPAT', arg: 'NAME', help: 'mailpit or mailhog: whose answer GET and DELETE /api/v1/messages give, the one route both APIs have (default mailpit)' },
+  { flag: '--auto-tags', key: 'autoTags', env: 'MAILROOM_AUTO_TAGS', arg: 'SOURCES', help: 'tag new mail from its x-tags header and plus-addresses (user+tag@): both, one, or none (default x-tags,plus-addresses)' },
   { flag: '--log-level', key: 'logLevel', env: 'MAILROOM_LOG_LEVEL', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
 ];
 
@@ -241,6 +266,8 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     smtpDataTimeoutSeconds: parseCount('--smtp-data-timeout', raw.smtpDataTimeout ?? '600'),
     readyFile: raw.readyFile ?? null,
     compat: parseCompat(raw.compat ?? 'mailpit'),
+    smtpRelay: resolveRelay(raw),
+    autoTags: parseAutoTags(raw.autoTags ?? AUTO_TAG_SOURCES.join(',')),
   };
   checkConsistency(config);
   return config;
@@ -315,6 +342,80 @@ function parseCompat(text: string): Compat {
   return text;
 }
 
+function parseAutoTags(text: string): ReadonlySet<AutoTagSource> {
+  const sources = new Set<AutoTagSource>();
+  if (text.trim().toLowerCase() === 'none') return sources;
+  for (const item of text.split(',')) {
+    const source = AUTO_TAG_SOURCES.find((s) => s === item.trim().toLowerCase());
+    if (source === undefined) throw new ConfigError('--auto-tags', `expected none or a comma-separated list of ${AUTO_TAG_SOURCES.join(', ')}, got "${text}"`);
+    sources.add(source);
+  }
+  return sources;
+}
+
+/** A switch's value from its environment variable (the flag alone gives 'true'). */
+function parseSwitch(flag: string, text: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(flag, `expected true or false, got "${text}"`);
+}
+
+/** `host:port`, `[ipv6]:port`, or a host alone for port 25, as Mailpit's relay defaults. */
+function parseRelayAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(text.trim());
+  const host = match?.[1] ?? match?.[2];
+  const hostname = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/i;
+  if (host === undefined || (match?.[1] === undefined ? isIP(host) === 0 && !hostname.test(host) : isIP(host) !== 6)) {
+    throw new ConfigError('--smtp-relay', `expected HOST:PORT such as smtp.example.test:587, got "${text}"`);
+  }
+  const port = Number(match![3] ?? '25');
+  if (port < 1 || port > 65535) throw new ConfigError('--smtp-relay', `expected a port number from 1 to 65535, got "${match![3]}"`);
+  return { host, port };
+}
+
+function resolveRelay(raw: RawSettings): RelaySettings | null {
+  const companions: [string, string | undefined][] = [
+    ['--smtp-relay-user', raw.smtpRelayUser],
+    ['--smtp-relay-password', raw.smtpRelayPassword],
+    ['--smtp-relay-tls', raw.smtpRelayTls],
+    ['--smtp-relay-insecure', raw.smtpRelayInsecure],
+    ['--smtp-relay-return-path', raw.smtpRelayReturnPath],
+    ['--smtp-relay-preserve-message-ids', raw.smtpRelayPreserveMessageIds],
+  ];
+  if (raw.smtpRelay === undefined) {
+    const stray = companions.find(([, value]) => value !== undefined);
+    if (stray) throw new ConfigError(stray[0], 'needs --smtp-relay');
+    return null;
+  }
+  const { host, port } = parseRelayAddress(raw.smtpRelay);
+  const security = SMTP_SECURITY.find((s) => s === (raw.smtpRelayTls ?? 'auto').toLowerCase());
+  if (security === undefined) throw new ConfigError('--smtp-relay-tls', `expected ${SMTP_SECURITY.join(', ')}, got "${raw.smtpRelayTls}"`);
+  if (raw.smtpRelayUser !== undefined && raw.smtpRelayPassword === undefined) throw new ConfigError('--smtp-relay-password', 'required with --smtp-relay-user');
+  if (raw.smtpRelayPassword !== undefined && raw.smtpRelayUser === undefined) throw new ConfigError('--smtp-relay-user', 'required with --smtp-relay-password');
+  let auth: RelaySettings['auth'] = null;
+  if (raw.smtpRelayUser !== undefined && raw.smtpRelayPassword !== undefined) {
+    const given = raw.smtpRelayPassword;
+    // A file's final line break is not part of the password.
+    const pass = given.startsWith('@') ? readSettingFile('--smtp-relay-password', given).replace(/\r?\n$/, '') : given;
+    if (pass === '') throw new ConfigError('--smtp-relay-password', 'is empty');
+    auth = { user: raw.smtpRelayUser, pass };
+  }
+  const returnPath = raw.smtpRelayReturnPath ?? null;
+  if (returnPath !== null && !/^[^\s<>()[\],;:"@]+@[^\s<>()[\],;:"@]+$/.test(returnPath)) {
+    throw new ConfigError('--smtp-relay-return-path', `expected an address such as bounces@example.test, got "${returnPath}"`);
+  }
+  return {
+    host,
+    port,
+    security,
+    insecure: raw.smtpRelayInsecure === undefined ? false : parseSwitch('--smtp-relay-insecure', raw.smtpRelayInsecure),
+    auth,
+    returnPath,
+    preserveMessageIds: raw.smtpRelayPreserveMessageIds === undefined ? false : parseSwitch('--smtp-relay-preserve-message-ids', raw.smtpRelayPreserveMessageIds),
+  };
+}
+
 function parseLogLevel(text: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === text.toLowerCase());
   if (!level) throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
@@ -354,7 +455,7 @@ function checkConsistency(config: MailroomConfig): void {
  */
 export function argumentOptions(): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
   const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
-  for (const option of OPTIONS) spec[option.flag.slice(2)] = option.multiple ? { type: 'string', multiple: true } : { type: 'string' };
+  for (const option of OPTIONS) spec[option.flag.slice(2)] = option.switch ? { type: 'boolean' } : option.multiple ? { type: 'string', multiple: true } : { type: 'string' };
   return spec;
 }
 
@@ -364,6 +465,7 @@ export function settingsFromArguments(values: Record<string, string | boolean | 
   for (const option of OPTIONS) {
     const value = values[option.flag.slice(2)];
     if (typeof value === 'string') settings[option.key] = value;
+    else if (value === true && option.switch) settings[option.key] = 'true';
     else if (Array.isArray(value) && option.key === 'smtpReject') settings.smtpReject = value.map(String);
   }
   return settings;
@@ -390,8 +492,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
 }
 
 export function helpText(version: string): string {
-  const width = Math.max(...OPTIONS.map((o) => `${o.flag} ${o.arg}`.length));
-  const lines = OPTIONS.map((o) => `  ${`${o.flag} ${o.arg}`.padEnd(width)}  ${o.help} [${o.env}]`);
+  const usage = (o: OptionSpec): string => (o.switch ? o.flag : `${o.flag} ${o.arg}`);
+  const width = Math.max(...OPTIONS.map((o) => usage(o).length));
+  const lines = OPTIONS.map((o) => `  ${usage(o).padEnd(width)}  ${o.help} [${o.env}]`);
   return [
     `mailroom ${version}: catch test mail over SMTP and inspect it over HTTP`,
     '',

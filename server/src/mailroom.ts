@@ -20,6 +20,8 @@ import { createPop3Servers } from './pop3/pop3-server.js';
 import { SmtpRuleSet } from './smtp/reject-rules.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
 import { MessageStore } from './store/message-store.js';
+import type { AutoTagSource } from './store/auto-tags.js';
+import type { SmtpSecurity } from './relay/smtp-client.js';
 import { loadTls } from './tls.js';
 
 /** Options for starting Mailroom from code; each mirrors a CLI flag. */
@@ -71,6 +73,21 @@ export interface MailroomOptions {
   smtpDataTimeout?: number;
   /** Whose shape GET and DELETE /api/v1/messages take: 'mailpit' (default) or 'mailhog'. */
   compat?: Compat;
+  /** Where new messages take tags from; default both X-Tags headers and plus-addresses, [] for none. */
+  autoTags?: readonly AutoTagSource[];
+  /** SMTP server released messages go to, 'host:port'; none by default, and releases fail. */
+  smtpRelay?: string;
+  /** Login for the relay; both or neither. */
+  smtpRelayUser?: string;
+  smtpRelayPassword?: string;
+  /** 'auto' (default: implicit TLS on port 465, else STARTTLS when offered), 'starttls', 'tls' or 'none'. */
+  smtpRelayTls?: SmtpSecurity;
+  /** Accept the relay's certificate unchecked, such as a self-signed one. */
+  smtpRelayInsecure?: boolean;
+  /** Envelope sender and Return-Path of every release; the message's own sender by default. */
+  smtpRelayReturnPath?: string;
+  /** Release messages with their own Message-ID rather than a new one. */
+  smtpRelayPreserveMessageIds?: boolean;
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
   /** A pino logger to use instead of one made from logLevel. */
@@ -121,6 +138,14 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     allowedHosts: list(options.allowedHosts),
     uiAuth: logins(options.uiAuth),
     compat: options.compat,
+    smtpRelay: options.smtpRelay,
+    smtpRelayUser: options.smtpRelayUser,
+    smtpRelayPassword: options.smtpRelayPassword,
+    smtpRelayTls: options.smtpRelayTls,
+    smtpRelayInsecure: options.smtpRelayInsecure === undefined ? undefined : String(options.smtpRelayInsecure),
+    smtpRelayReturnPath: options.smtpRelayReturnPath,
+    smtpRelayPreserveMessageIds: options.smtpRelayPreserveMessageIds === undefined ? undefined : String(options.smtpRelayPreserveMessageIds),
+    autoTags: options.autoTags && (options.autoTags.length === 0 ? 'none' : options.autoTags.join(',')),
     apiToken: options.apiToken,
     smtpAuth: logins(options.smtpAuth),
     maxConnections: text(options.maxConnections),
@@ -204,7 +229,7 @@ export async function startMailroom(options: MailroomOptions = {}): Promise<Mail
 
 export async function startWithConfig(config: MailroomConfig, logger: Logger): Promise<Mailroom> {
   const tls = await loadTls(config.tls);
-  const store = new MessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes });
+  const store = new MessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes }, { autoTags: config.autoTags });
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? '127.0.0.1' : config.listen;
   // One rule set for both SMTP listeners and the API that replaces its rules at run time.
   const smtpRules = new SmtpRuleSet(config.smtpReject);
@@ -254,7 +279,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     token: config.apiToken,
     throttle,
   });
-  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access, compat: config.compat, maxMessageSize: config.maxMessageSize });
+  const app = await buildApp({ store, logger, version, listeners: status, smtpRules, corsOrigins: config.apiCors, access, compat: config.compat, maxMessageSize: config.maxMessageSize, relay: config.smtpRelay });
   limitHttpConnections(app.server, new ConnectionLimits(caps), logger);
   const io = attachLive(app.server, store, access, config.apiCors);
   // After socket.io, which takes over the server's request listeners and answers its own paths before them.

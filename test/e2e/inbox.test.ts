@@ -202,6 +202,43 @@ describe('web inbox in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('button.row').length > 1);
   });
 
+  it('shows tags in the row, the reader and the sidebar, and a click on one lists its messages', async () => {
+    const { page } = await openInbox();
+    const tagged = await send(mailroom, { to: 'ann+Orders@example.test', subject: 'Tagged twice', headers: { 'X-Tags': 'Needs review' } });
+    await send(mailroom, { subject: 'Also in review', headers: { 'X-Tags': 'needs REVIEW' } });
+    const row = page.locator(`button[data-id="${tagged}"]`);
+    await row.waitFor({ timeout: 2000 });
+    expect(await row.locator('.tags .tag').allTextContents()).toStrictEqual(['Needs review', 'Orders']);
+    const sidebar = page.getByRole('navigation', { name: 'Tags' });
+    await sidebar.locator('button[data-tag="Orders"]').waitFor({ timeout: 2000 });
+    const entries = async (): Promise<string[]> =>
+      (await sidebar.locator('button').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => /^(Needs review|Orders) /.test(t));
+    await page.waitForFunction(() => document.querySelector('button[data-tag="Needs review"] .counts')?.textContent === '2', null, { timeout: 3000 });
+    expect(await entries()).toStrictEqual(['Needs review 2', 'Orders 1']);
+
+    await sidebar.locator('button[data-tag="Needs review"]').click();
+    expect(await page.getByRole('searchbox').inputValue()).toBe('tag:"Needs review"');
+    await page.waitForFunction(() => document.querySelectorAll('button.row').length === 2, null, { timeout: 3000 });
+    expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['Also in review', 'Tagged twice']);
+    expect(await sidebar.locator('button[aria-current="true"]').getAttribute('data-tag')).toBe('Needs review');
+
+    await row.click();
+    const reader = page.getByRole('article', { name: 'Message' });
+    await reader.locator('dd.tags button.tag').first().waitFor({ timeout: 3000 });
+    expect(await reader.locator('dd.tags button.tag').allTextContents()).toStrictEqual(['Needs review', 'Orders']);
+    await reader.getByRole('button', { name: 'Orders' }).click();
+    expect(await page.getByRole('searchbox').inputValue()).toBe('tag:"Orders"');
+    await page.waitForFunction(() => document.querySelectorAll('button.row').length === 1, null, { timeout: 3000 });
+    await page.screenshot({ path: `${artifacts}inbox-tags.png` });
+
+    await api(mailroom, `/api/messages/${tagged}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"tags":["Done"]}' });
+    // Filtered by its old tag, the list drops it; unfiltered, the row shows the new one.
+    await row.waitFor({ state: 'detached', timeout: 3000 });
+    await page.getByRole('searchbox').fill('');
+    await page.waitForFunction((id) => document.querySelector(`button[data-id="${id}"] .tags`)?.textContent === 'Done', tagged, { timeout: 3000 });
+    await sidebar.locator('button[data-tag="Orders"]').waitFor({ state: 'detached', timeout: 2000 });
+  });
+
   it('deletes the message under the cursor with the Delete key', async () => {
     const id = await send(mailroom, { subject: 'Delete me with a key' });
     const { page } = await openInbox();

@@ -163,6 +163,10 @@ describe('HTTP API', () => {
       [
         'GET /api/messages',
         'POST /api/messages',
+        'POST /api/messages/{id}/release',
+        'GET /api/tags',
+        'PATCH /api/tags/{name}',
+        'DELETE /api/tags/{name}',
         'DELETE /api/messages',
         'GET /api/messages/wait',
         'GET /api/messages/{id}',

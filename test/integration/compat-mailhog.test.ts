@@ -603,10 +603,14 @@ describe('OpenAPI', () => {
       'GET /api/v1/messages/{id}',
       'GET /api/v1/messages/{id}/download',
       'GET /api/v1/messages/{id}/mime/part/{part}/download',
+      'DELETE /api/v2/jim',
       'GET /api/v2/jim',
       'GET /api/v2/messages',
       'GET /api/v2/search',
+      'GET /api/v2/websocket',
       'POST /api/v1/messages/{id}/release',
-    ]);
+      'POST /api/v2/jim',
+      'PUT /api/v2/jim',
+    ].sort());
   });
 });

@@ -23,6 +23,7 @@ describe('POST /api/messages', () => {
       text: 'Your code is 123456',
       html: '<p>Your code is <b>123456</b></p><img src="cid:logo@example.test">',
       headers: { 'X-Trace': 'abc-123' },
+      tags: ['Fixture', 'two words'],
       attachments: [
         { filename: 'invoice.pdf', content: PDF.toString('base64'), contentType: 'application/pdf' },
         { filename: 'logo.png', content: PIXEL.toString('base64'), contentType: 'image/png', contentId: 'logo@example.test' },
@@ -35,6 +36,7 @@ describe('POST /api/messages', () => {
       cc: [{ name: 'Dan', address: 'dan@example.test' }],
       subject: 'Ihre Bestellung: 42 € ✓',
       read: false,
+      tags: ['Fixture', 'two words'],
       attachmentCount: 1,
       envelope: { mailFrom: 'ann@example.test', rcptTo: ['bob@example.test', 'carol@example.test', 'dan@example.test', 'hidden@example.test'] },
     });
@@ -66,6 +68,8 @@ describe('POST /api/messages', () => {
       [{ ...base, attachments: [{ filename: 'x', content: 'not base64!' }] }, 'attachments/0/content: expected base64'],
     ];
     for (const [body, message] of cases) expect(await post(body), message).toStrictEqual({ status: 400, body: { error: 'bad_request', message } });
+    const badTag = await post({ ...base, tags: ['a(b'] });
+    expect([badTag.status, badTag.body.error]).toStrictEqual([400, 'invalid_tag']);
     const unknown = await post({ ...base, path: '/etc/passwd' });
     expect([unknown.status, unknown.body.error]).toStrictEqual([400, 'bad_request']);
     const garbage = await api(mailroom, '/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"from":' });

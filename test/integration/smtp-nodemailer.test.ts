@@ -63,6 +63,7 @@ describe('SMTP with nodemailer', () => {
       receivedAt,
       size: raw.length,
       read: false,
+      tags: [],
       attachmentCount: 2,
       snippet: 'Hello Bob, .a line starting with a dot Thanks ✓',
       envelope: {

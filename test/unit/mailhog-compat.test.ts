@@ -9,7 +9,7 @@ import { goInt64 } from '../../server/src/api/compat/go-values.js';
 import { pageWindow, startLimit } from '../../server/src/api/compat/mailhog/paging.js';
 import { partBody, partHeaders, partIndex } from '../../server/src/api/compat/mailhog/part-download.js';
 import { decodeReleaseConfig, refusal, type ReleaseConfig } from '../../server/src/api/compat/mailhog/release.js';
-import { searchFilter } from '../../server/src/api/compat/mailhog/search.js';
+import { MailhogSearch, SEARCH_TEXT_BYTES } from '../../server/src/api/compat/mailhog/search.js';
 import { MAX_MIME_PARTS } from '../../server/src/mime/part-index.js';
 import { MessageStore } from '../../server/src/store/message-store.js';
 import type { StoredMessage } from '../../server/src/store/types.js';
@@ -132,7 +132,8 @@ describe('MailHog search', () => {
       mailFrom: 'bounce@example.com',
       rcptTo: ['@relay.example:inbox@example.com'],
     });
-    const hits = (kind: 'from' | 'to' | 'containing', query: string): boolean => searchFilter(kind, query)(message);
+    const search = new MailhogSearch(store, SEARCH_TEXT_BYTES);
+    const hits = (kind: 'from' | 'to' | 'containing', query: string): boolean => search.filter(kind, query)(message);
     expect([hits('from', 'BOUNCE@'), hits('from', 'header-from'), hits('from', 'nobody')]).toStrictEqual([true, true, false]);
     // Relays are left out of the envelope address, and Cc is not To.
     expect([hits('to', 'inbox@example.com'), hits('to', 'relay'), hits('to', 'cc@')]).toStrictEqual([true, false, false]);

@@ -247,7 +247,7 @@ describe("enmime's part ids", () => {
 describe('summary facts', () => {
   it("cut the snippet at 200 bytes as Go's truncate does, with ...", () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
-    const facts = new MailpitFacts(store, { factsBytes: 1e6, textChars: 1e6 });
+    const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 1e6 });
     const add = (body: string) =>
       store.add({ raw: Buffer.from(`Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}`), envelope: { mailFrom: '', rcptTo: [] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
     expect(facts.of(add('short   and\r\n spaced')).snippet).toBe('short and spaced');

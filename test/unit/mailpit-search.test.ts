@@ -9,7 +9,7 @@ import { MessageStore } from '../../server/src/store/message-store.js';
 /** Mailpit's search (internal/storage/search.go v1.30.5) over a store, as the /api/v1/search route runs it. */
 function fixture() {
   const store = new MessageStore({ maxMessages: 100, maxBytes: 10e6 });
-  const facts = new MailpitFacts(store, { factsBytes: 1e6, textChars: 1e6 });
+  const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 1e6 });
   const context = new MailpitContext(store, facts);
   const add = (lines: string[], options: { rcptTo?: string[]; receivedAt?: number; mailFrom?: string } = {}) =>
     store.add({
@@ -211,7 +211,7 @@ describe("Mailpit's search syntax", () => {
 
   it('keeps wildcard searches linear however the pattern and the text are made', () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 10e6 });
-    const facts = new MailpitFacts(store, { factsBytes: 1e6, textChars: 10e6 });
+    const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 10e6 });
     const context = new MailpitContext(store, facts);
     store.add({
       raw: Buffer.from(`Subject: ${'a'.repeat(900)}\r\n\r\n${'a'.repeat(256 * 1024)}\r\n`),

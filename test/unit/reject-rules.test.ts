@@ -27,6 +27,15 @@ describe('reject rule text form', () => {
     ['delay:12.5%:rcpt:?@x.test=100', { on: 'rcpt', match: '?@x.test', delay: 100, probability: 0.125 }],
     ['rcpt:SRS0=ab=cd@x.test=550 No', { on: 'rcpt', match: 'SRS0=ab=cd@x.test', reply: { code: 550, text: 'No' } }],
     ['  rcpt:a@b.test=421 Closing  ', { on: 'rcpt', match: 'a@b.test', reply: { code: 421, text: 'Closing' } }],
+    ['connect:192.0.2.*=421 Too busy', { on: 'connect', match: '192.0.2.*', reply: { code: 421, text: 'Too busy' } }],
+    ['1%:CONNECT:*=disconnect', { on: 'connect', match: '*', disconnect: true, probability: 0.01 }],
+    ['delay:connect:*=2000', { on: 'connect', match: '*', delay: 2000 }],
+    ['auth:test-*=535 Authentication failed', { on: 'auth', match: 'test-*', reply: { code: 535, text: 'Authentication failed' } }],
+    ['mail:*=Disconnect', { on: 'mail', match: '*', disconnect: true }],
+    ['rcpt:a=disconnect@x.test=550 No', { on: 'rcpt', match: 'a=disconnect@x.test', reply: { code: 550, text: 'No' } }],
+    ['rcpt:x=550 Gone=disconnect', { on: 'rcpt', match: 'x', reply: { code: 550, text: 'Gone=disconnect' } }],
+    ['delay:data:*=300 disconnect', { on: 'data', match: '*', delay: 300, disconnect: true }],
+    ['5%:delay:size:>1MB=10ms DISCONNECT', { on: 'size', match: '>1MB', delay: 10, disconnect: true, probability: 0.05 }],
   ])('reads %j', (text, rule) => {
     expect(parseRule(text)).toStrictEqual(rule);
     // Written back and read again, the rule is the same.
@@ -37,15 +46,23 @@ describe('reject rule text form', () => {
     expect(formatRule(bounce)).toBe('rcpt:*@bounce.test=550 No such user here');
     expect(formatRule({ on: 'data', match: '*', delay: 300, reply: { code: 451, text: 'Timed out' }, probability: 0.3 })).toBe('30%:delay:data:*=300 451 Timed out');
     expect(formatRule({ on: 'rcpt', match: '*@slow.test', delay: 5000 })).toBe('delay:rcpt:*@slow.test=5000');
+    expect(formatRule({ on: 'connect', match: '*', disconnect: true, probability: 0.01 })).toBe('1%:connect:*=disconnect');
+    expect(formatRule({ on: 'data', match: '*', disconnect: true, delay: 5 })).toBe('delay:data:*=5 disconnect');
+    // The origin is no part of the text form.
+    expect(formatRule({ on: 'auth', match: '*', reply: { code: 535, text: 'Chaos authentication error' }, origin: 'mailpit-chaos' })).toBe('auth:*=535 Chaos authentication error');
   });
 
   it.each([
     ['rcpt:*@x.test=250 OK', 'the reply code must be from 400 to 599, got 250'],
     ['rcpt:*@x.test=600 Odd', 'the reply code must be from 400 to 599, got 600'],
-    ['rcpt:*@x.test=550', 'expected rcpt:MATCH=CODE TEXT, such as rcpt:*@bounce.test=550 No such user here'],
+    ['rcpt:*@x.test=550', 'expected rcpt:MATCH=CODE TEXT or rcpt:MATCH=disconnect, such as rcpt:*@bounce.test=550 No such user here'],
     ['rcpt:*@x.test', 'expected rcpt:MATCH=CODE TEXT'],
-    ['size:1MB', 'expected size:MATCH=CODE TEXT, such as size:>1MB=552 Message too big'],
-    ['helo:*=550 x', 'expected [N%:][delay:]STAGE:MATCH=ACTION with STAGE mail, rcpt, data or size'],
+    ['size:1MB', 'expected size:MATCH=CODE TEXT or size:MATCH=disconnect, such as size:>1MB=552 Message too big'],
+    ['connect:*', 'expected connect:MATCH=CODE TEXT or connect:MATCH=disconnect, such as connect:*=421 Too busy'],
+    ['auth:*=disconnected', 'such as auth:*=535 Authentication failed'],
+    ['helo:*=550 x', 'expected [N%:][delay:]STAGE:MATCH=ACTION with STAGE connect, auth, mail, rcpt, data or size'],
+    ['connect:<>=421 x', '<> is the null sender, which connect rules never see: use * for any client'],
+    ['auth:<>=535 x', '<> is the null sender, which auth rules never see: use * for any user name'],
     ['*@x.test=550 x', 'expected [N%:][delay:]STAGE:MATCH=ACTION'],
     ['rcpt:=550 x', 'the address pattern is empty'],
     ['rcpt:<a@x.test>=550 x', 'contains < or >: write the address without brackets'],
@@ -56,7 +73,8 @@ describe('reject rule text form', () => {
     ['5%:5%:rcpt:*=550 x', 'the chance N% is given twice'],
     ['delay:delay:rcpt:*=5', 'delay: is given twice'],
     ['delay:rcpt:*=70000', 'the delay must be a whole number of milliseconds from 0 to 60000, got 70000'],
-    ['delay:rcpt:*=soon', 'expected rcpt:MATCH=MS or rcpt:MATCH=MS CODE TEXT after delay:'],
+    ['delay:rcpt:*=soon', 'expected rcpt:MATCH=MS, rcpt:MATCH=MS CODE TEXT or rcpt:MATCH=MS disconnect after delay:'],
+    ['delay:rcpt:*=5 disconnect now', 'expected rcpt:MATCH=MS, rcpt:MATCH=MS CODE TEXT or rcpt:MATCH=MS disconnect after delay:'],
     ['delay:rcpt:*=10 250 Fine', 'the reply code must be from 400 to 599, got 250'],
     ['rcpt:*=550 5.1.1 No such user', 'the reply text starts with an enhanced status code ("5.1.1"): Mailroom adds the one for the reply code itself'],
     [`rcpt:*=550 ${'x'.repeat(513)}`, 'the reply text is longer than 512 characters'],
@@ -77,6 +95,7 @@ describe('reject rule text form', () => {
       'delay:mail:*=5',
       '25%:size:>1MB=552 Big',
     ]);
+    expect(splitRules('connect:*=disconnect;auth:*=535 No; not you;mail:*=451 Later')).toStrictEqual(['connect:*=disconnect', 'auth:*=535 No; not you', 'mail:*=451 Later']);
     expect(splitRules('  ')).toStrictEqual([]);
   });
 });
@@ -91,7 +110,11 @@ describe('reject rule objects', () => {
     [{ on: 'rcpt', match: '*', delay: 1.5 }, 'the delay must be a whole number'],
     [{ on: 'rcpt', match: '*', delay: 1, probability: 1.5 }, 'the probability must be from 0 to 1, got 1.5'],
     [{ on: 'rcpt', match: '*', delay: 1, probability: Number.NaN }, 'the probability must be from 0 to 1'],
-    [{ on: 'helo', match: '*', delay: 1 }, 'the stage must be one of mail, rcpt, data, size, got "helo"'],
+    [{ on: 'helo', match: '*', delay: 1 }, 'the stage must be one of connect, auth, mail, rcpt, data, size, got "helo"'],
+    [{ on: 'rcpt', match: '*', disconnect: false }, 'the rule has neither a reply nor a delay'],
+    [{ on: 'rcpt', match: '*', disconnect: 'yes' }, 'disconnect must be true or false, got yes'],
+    [{ on: 'rcpt', match: '*', disconnect: true, reply: { code: 550, text: 'x' } }, 'the rule both replies and disconnects: give one of them'],
+    [{ on: 'rcpt', match: '*', delay: 1, origin: 'someone' }, 'the origin must be one of mailpit-chaos, mailhog-jim, got "someone"'],
     [{ on: 'rcpt', match: 'x'.repeat(513), delay: 1 }, 'the match pattern is longer than 512 characters'],
   ])('refuses %j', (rule, message) => {
     expect(() => checkRule(rule as SmtpRule)).toThrow(message);
@@ -122,7 +145,7 @@ describe('SmtpRuleSet', () => {
       { on: 'mail', match: '*', delay: 10 },
     ]);
     expect(set.decide({ on: 'mail', address: '' })?.reply).toStrictEqual({ code: 553, text: 'No bounces' });
-    expect(set.decide({ on: 'mail', address: 'a@x.test' })).toStrictEqual({ rule: { on: 'mail', match: '*', delay: 10 }, reply: null, delay: 10 });
+    expect(set.decide({ on: 'mail', address: 'a@x.test' })).toStrictEqual({ rule: { on: 'mail', match: '*', delay: 10 }, reply: null, disconnect: false, delay: 10 });
   });
 
   it('applies each rule at its own stage only', () => {
@@ -152,7 +175,12 @@ describe('SmtpRuleSet', () => {
       bounce,
       { on: 'rcpt', match: '*', reply: { code: 451, text: 'later' } },
     ]);
-    expect(set.decide({ on: 'rcpt', address: 'postmaster@bounce.test' })).toStrictEqual({ rule: { on: 'rcpt', match: 'postmaster@bounce.test', delay: 0 }, reply: null, delay: 0 });
+    expect(set.decide({ on: 'rcpt', address: 'postmaster@bounce.test' })).toStrictEqual({
+      rule: { on: 'rcpt', match: 'postmaster@bounce.test', delay: 0 },
+      reply: null,
+      disconnect: false,
+      delay: 0,
+    });
     expect(set.decide({ on: 'rcpt', address: 'x@bounce.test' })?.reply?.code).toBe(550);
     expect(set.decide({ on: 'rcpt', address: 'x@other.test' })?.reply?.code).toBe(451);
   });
@@ -185,6 +213,56 @@ describe('SmtpRuleSet', () => {
     set.replace([]);
     expect(set.rules).toStrictEqual([]);
     expect(set.decide({ on: 'rcpt', address: 'a@bounce.test' })).toBeNull();
+  });
+
+  it('matches connect rules against the client address and auth rules against the user name', () => {
+    const set = new SmtpRuleSet([
+      { on: 'connect', match: '192.0.2.?', reply: { code: 554, text: 'Go away' } },
+      { on: 'auth', match: 'test-*', disconnect: true },
+    ]);
+    expect(set.decide({ on: 'connect', address: '192.0.2.7' })?.reply).toStrictEqual({ code: 554, text: 'Go away' });
+    expect(set.decide({ on: 'connect', address: '192.0.2.77' })).toBeNull();
+    expect(set.decide({ on: 'auth', user: 'TEST-ann' })).toStrictEqual({ rule: { on: 'auth', match: 'test-*', disconnect: true }, reply: null, disconnect: true, delay: 0 });
+    expect(set.decide({ on: 'auth', user: 'ann' })).toBeNull();
+    // Each at its own stage only: an address is never a user name, nor a client address a sender.
+    expect(set.decide({ on: 'mail', address: '192.0.2.7' })).toBeNull();
+    expect(set.decide({ on: 'rcpt', address: 'test-x' })).toBeNull();
+  });
+
+  it('keeps each origin’s rules apart, trying theirs before the user’s', () => {
+    const set = new SmtpRuleSet([bounce]);
+    const chaos: SmtpRule = { on: 'rcpt', match: '*', reply: { code: 451, text: 'Chaos recipient error' }, probability: 0.5 };
+    const jim: SmtpRule = { on: 'rcpt', match: '*', disconnect: true, probability: 0.5 };
+    set.replace([jim], 'mailhog-jim');
+    set.replace([chaos], 'mailpit-chaos');
+    expect(set.rules).toStrictEqual([{ ...chaos, origin: 'mailpit-chaos' }, { ...jim, origin: 'mailhog-jim' }, bounce]);
+    expect(set.rulesOf('mailhog-jim')).toStrictEqual([{ ...jim, origin: 'mailhog-jim' }]);
+    expect(set.rulesOf()).toStrictEqual([bounce]);
+
+    // Replacing one group leaves the others; an empty list removes it.
+    set.replace([]);
+    set.replace([], 'mailhog-jim');
+    expect(set.rules).toStrictEqual([{ ...chaos, origin: 'mailpit-chaos' }]);
+    // Rules may come back carrying their own origin, but never another's.
+    set.replace(set.rulesOf('mailpit-chaos'), 'mailpit-chaos');
+    expect(() => set.replace([{ ...chaos, origin: 'mailpit-chaos' }])).toThrow(
+      expect.objectContaining({ index: 0, message: "the rule with origin mailpit-chaos belongs to Mailpit's chaos triggers (PUT /api/v1/chaos) and changes there only: leave it out" }),
+    );
+    expect(() => set.replace([bounce, { ...jim, origin: 'mailhog-jim' }], 'mailpit-chaos')).toThrow(
+      expect.objectContaining({ index: 1, message: expect.stringContaining("belongs to MailHog's Jim (/api/v2/jim)") }),
+    );
+    expect(set.rules).toStrictEqual([{ ...chaos, origin: 'mailpit-chaos' }]);
+  });
+
+  it('tries the groups in order, each draw falling through to the next rule', () => {
+    const { random, draws } = sequence(0.7, 0.2, 0.3);
+    const set = new SmtpRuleSet([bounce], random);
+    set.replace([{ on: 'rcpt', match: '*', disconnect: true, probability: 0.25 }], 'mailhog-jim');
+    set.replace([{ on: 'rcpt', match: '*', reply: { code: 451, text: 'Chaos recipient error' }, probability: 0.5 }], 'mailpit-chaos');
+    // 0.7 misses the chaos rule, 0.2 hits Jim's; then 0.3 hits the chaos rule.
+    expect(set.decide({ on: 'rcpt', address: 'a@bounce.test' })?.disconnect).toBe(true);
+    expect(set.decide({ on: 'rcpt', address: 'a@bounce.test' })?.reply?.code).toBe(451);
+    expect(draws()).toBe(3);
   });
 
   it('hands out copies of its rules', () => {

@@ -13,6 +13,7 @@ const summary = (id: string, read = false): MessageSummary => ({
   receivedAt: '2026-11-27T00:00:00.000Z',
   size: 10,
   read,
+  tags: [],
   attachmentCount: 0,
   snippet: '',
   envelope: { mailFrom: 'a@example.test', rcptTo: [] },

@@ -10,6 +10,7 @@ import { MailboxIndex } from '../store/mailbox-index.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { Compat } from '../config.js';
 import type { SmtpRuleSet } from '../smtp/reject-rules.js';
+import type { RelaySettings } from '../relay/relay.js';
 import { Access, BASIC_CHALLENGE } from './access.js';
 import { HttpError, installErrorHandlers } from './errors.js';
 import { answerClientError } from './raw-errors.js';
@@ -19,13 +20,23 @@ import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { composeRoutes } from './routes/compose.js';
 import { messageRoutes } from './routes/messages.js';
 import { partRoutes } from './routes/parts.js';
+import { releaseRoutes } from './routes/release.js';
 import { smtpRuleRoutes } from './routes/smtp-rules.js';
+import { tagRoutes } from './routes/tags.js';
 import { extractRoutes } from './routes/extract.js';
 import { exportRoutes } from './routes/export.js';
 import { systemRoutes, type ListenerStatus } from './routes/system.js';
 import { APP_CSP, SECURITY_HEADERS, withFrameAncestors } from './security-headers.js';
 import { Waiters } from './waiters.js';
+import { registerWebSockets } from './websockets.js';
 import { mailhogRoutes } from './compat/mailhog/routes.js';
+
+/**
+ * Characters of lower-cased body text kept for free-word search: the default store of 10,000
+ * messages holds about 40M of them in typical mail, and a cache smaller than what one search
+ * reads is emptied by every search, so each would decode every body again.
+ */
+const SEARCH_TEXT_CHARS = 64 * 1024 * 1024;
 
 export interface AppDeps {
   store: MessageStore;
@@ -51,6 +62,8 @@ export interface AppDeps {
   maxMessageSize?: number;
   /** Whose shape GET and DELETE /api/v1/messages take, the one route Mailpit and MailHog both have; Mailpit's unless given. */
   compat?: Compat;
+  /** Where released messages go; releases fail without one. */
+  relay?: RelaySettings | null;
 }
 
 /** The HTTP app, ready for `inject` or `listen`; it never listens by itself. */
@@ -72,6 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const origins = deps.corsOrigins ?? [];
   const access =
     deps.access ?? new Access({ listen: '127.0.0.1', allowedHosts: [], corsOrigins: origins, users: null, token: null, throttle: new LoginThrottle() });
+  // Before any route, so that every route's handshakes go through it and the hooks below; its own hook, which
+  // only marks a handshake as one (so that its socket is closed after any answer, a refusal included), runs first.
+  await registerWebSockets(app);
   // First of all hooks, so that no route, CORS preflight or static file answers a request refused here.
   app.addHook('onRequest', async (request, reply) => {
     reply.headers({ ...SECURITY_HEADERS, 'content-security-policy': APP_CSP });
@@ -118,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ basic: [] }, { bearer: [] }, {}],
       tags: [
         { name: 'messages', description: 'Captured messages' },
+        { name: 'tags', description: 'Tags across messages; IMAP shows them as keywords' },
         { name: 'parts', description: 'The MIME parts of a message, numbered as IMAP sections' },
         { name: 'system', description: 'Server state' },
         { name: 'smtp', description: 'SMTP reject and delay rules' },
@@ -130,7 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const maxMessageSize = deps.maxMessageSize ?? 25 * 1024 * 1024;
   const views = new MessageViews(deps.store, deps.viewCacheBytes ?? 64 * 1024 * 1024);
   const waiters = new Waiters(deps.store);
-  const texts = new BodyTexts(deps.store, deps.searchTextChars ?? 32 * 1024 * 1024);
+  const texts = new BodyTexts(deps.store, deps.searchTextChars ?? SEARCH_TEXT_CHARS);
   const mailboxes = new MailboxIndex(deps.store);
   // preClose runs before connections are cut, so long polls get an answer rather than a reset.
   app.addHook('preClose', async () => {
@@ -147,17 +164,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(messageRoutes, { store: deps.store, texts, views, waiters });
       await api.register(composeRoutes, { store: deps.store, maxMessageSize });
       await api.register(partRoutes, { store: deps.store });
+      await api.register(releaseRoutes, { store: deps.store, relay: deps.relay ?? null });
       await api.register(extractRoutes, { store: deps.store });
       await api.register(exportRoutes, { store: deps.store, texts });
       await api.register(mailboxRoutes, { mailboxes });
+      await api.register(tagRoutes, { store: deps.store });
       await api.register(systemRoutes, { store: deps.store, version: deps.version, listeners: deps.listeners });
       await api.register(smtpRuleRoutes, { rules: deps.smtpRules });
     },
     { prefix: '/api' },
   );
   const compat = deps.compat ?? 'mailpit';
-  await app.register(mailhogRoutes, { store: deps.store, compat });
-  await app.register(mailpitRoutes, { store: deps.store, maxMessageSize, version: deps.version, listeners: deps.listeners, compat });
+  await app.register(mailhogRoutes, { store: deps.store, compat, rules: deps.smtpRules });
+  await app.register(mailpitRoutes, { store: deps.store, maxMessageSize, version: deps.version, listeners: deps.listeners, compat, rules: deps.smtpRules, relay: deps.relay ?? null });
 
   // Files are looked up at request time, not listed at start, so a rebuild of the app (npm test, or
   // a developer's vite build) under a running Mailroom is served at once instead of answering 404.

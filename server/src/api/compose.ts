@@ -96,10 +96,10 @@ export function composedBodyLimit(maxMessageSize: number): number {
 export class MessageTooLarge extends Error {}
 
 /** Stores a built message as if `remoteAddress` had sent it over SMTP, under the same size limit. */
-export function storeComposed(store: MessageStore, composed: { raw: Buffer; envelope: Envelope }, remoteAddress: string, maxMessageSize: number): StoredMessage {
+export function storeComposed(store: MessageStore, composed: { raw: Buffer; envelope: Envelope }, remoteAddress: string, maxMessageSize: number, tags: readonly string[] = []): StoredMessage {
   if (composed.raw.length > maxMessageSize) throw new MessageTooLarge(`The message would be ${composed.raw.length} bytes, over the ${maxMessageSize} allowed`);
   try {
-    return store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress, authUser: null, tls: false } });
+    return store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress, authUser: null, tls: false }, flags: tags });
   } catch (error) {
     if (error instanceof StoreCapacityError) throw new MessageTooLarge(error.message);
     throw error;

@@ -27,6 +27,9 @@ export interface LiveEvents {
 export function attachLive(httpServer: HttpServer, store: MessageStore, access: Access, corsOrigins: readonly string[] = []): Server<Record<string, never>, LiveEvents> {
   const io = new Server<Record<string, never>, LiveEvents>(httpServer, {
     serveClient: false,
+    // engine.io would end any other upgrade left unanswered for a second; Fastify answers those
+    // (the WebSocket routes, or 404), after an access check the login throttle may hold longer.
+    destroyUpgrade: false,
     ...(corsOrigins.length > 0 ? { cors: { origin: corsOrigins.includes('*') ? '*' : [...corsOrigins] } } : {}),
     allowRequest: (request, callback) => {
       const url = new URL(request.url ?? '/', 'http://mailroom');

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -46,6 +46,29 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (current && current.headersSent && !current.writableFinished) current.once('finish', answer).once('close', answer);
   else answer();
+}
+
+/**
+ * A request asking to switch to anything but a WebSocket (`curl --http2` asks for `h2c`):
+ * RFC 9110 §7.8 lets a server ignore Upgrade, so it is answered as the plain HTTP/1.1 request it
+ * also is. Node hands every Upgrade request to the 'upgrade' listeners once there are any, with
+ * the socket taken from its parser, so the answer closes the connection. A request with a body
+ * cannot be read any more and is refused.
+ */
+export function answerWithoutUpgrade(server: Server, request: IncomingMessage, socket: Socket): void {
+  const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+  if (hasBody) {
+    socket.end(rawResponse(400, 'Bad Request', { error: 'bad_request', message: `Upgrade to ${request.headers.upgrade ?? ''} is not supported on a request with a body` }));
+    return;
+  }
+  const response = new ServerResponse(request);
+  response.shouldKeepAlive = false;
+  response.assignSocket(socket);
+  response.once('finish', () => {
+    response.detachSocket(socket);
+    socket.end();
+  });
+  server.emit('request', request, response);
 }
 
 /**

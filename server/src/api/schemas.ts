@@ -25,6 +25,7 @@ const summaryProperties = {
   receivedAt: Type.String({ format: 'date-time' }),
   size: Type.Integer({ description: 'Raw size in bytes' }),
   read: Type.Boolean(),
+  tags: Type.Array(Type.String(), { description: 'Its tags in the order it got them; IMAP shows them as keywords' }),
   attachmentCount: Type.Integer({ description: 'Attachments, not counting inline parts such as cid: images' }),
   snippet: Type.String({ description: 'The start of the text body' }),
   envelope: EnvelopeSchema,
@@ -71,7 +72,7 @@ export const PageSchema = Type.Object({
 export const QueryString = Type.String({
   maxLength: 4096,
   description:
-    'Search: free words, "exact phrase", from:, to:, cc:, subject:, message-id:, has:attachment, is:read, is:unread, before:YYYY-MM-DD, after:YYYY-MM-DD; prefix a term with - to negate it',
+    'Search: free words, "exact phrase", from:, to:, cc:, subject:, message-id:, has:attachment, is:read, is:unread, tag:, is:tagged, before:YYYY-MM-DD, after:YYYY-MM-DD; prefix a term with - to negate it',
 });
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });

@@ -1,3 +1,4 @@
+import { tagsOf } from '../store/tags.js';
 import type { StoredMessage } from '../store/types.js';
 import { SEEN } from '../store/types.js';
 import type { MessageSummary } from './schemas.js';
@@ -14,6 +15,7 @@ export function toSummary(message: StoredMessage): MessageSummary {
     receivedAt: new Date(message.receivedAt).toISOString(),
     size: message.raw.length,
     read: message.flags.has(SEEN),
+    tags: tagsOf(message),
     attachmentCount: digest.attachments.reduce((n, a) => (a.disposition === 'attachment' ? n + 1 : n), 0),
     snippet: digest.snippet,
     envelope: message.envelope,

@@ -63,6 +63,7 @@ export class Message implements MessageDetail {
   readonly receivedAt: string;
   readonly size: number;
   readonly read: boolean;
+  readonly tags: string[];
   readonly attachmentCount: number;
   readonly snippet: string;
   readonly envelope: Envelope;
@@ -88,6 +89,7 @@ export class Message implements MessageDetail {
     this.receivedAt = detail.receivedAt;
     this.size = detail.size;
     this.read = detail.read;
+    this.tags = detail.tags;
     this.attachmentCount = detail.attachmentCount;
     this.snippet = detail.snippet;
     this.envelope = detail.envelope;
@@ -152,7 +154,7 @@ export class Message implements MessageDetail {
 
   /** The API's JSON for the message, so `JSON.stringify(message)` prints what the API sent. */
   toJSON(): MessageDetail {
-    const { id, from, to, cc, subject, date, receivedAt, size, read, attachmentCount, snippet, envelope, headers, text, html, smtp } = this;
-    return { id, from, to, cc, subject, date, receivedAt, size, read, attachmentCount, snippet, envelope, headers, text, html, attachments: this.attachments.map((a) => a.toJSON()), smtp };
+    const { id, from, to, cc, subject, date, receivedAt, size, read, tags, attachmentCount, snippet, envelope, headers, text, html, smtp } = this;
+    return { id, from, to, cc, subject, date, receivedAt, size, read, tags, attachmentCount, snippet, envelope, headers, text, html, attachments: this.attachments.map((a) => a.toJSON()), smtp };
   }
 }

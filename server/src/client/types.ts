@@ -30,6 +30,8 @@ export interface MessageSummary {
   /** Raw size in bytes. */
   size: number;
   read: boolean;
+  /** Its tags, in the order it got them. */
+  tags: string[];
   /** Attachments, not counting inline parts such as `cid:` images. */
   attachmentCount: number;
   snippet: string;

@@ -46,8 +46,8 @@ function cursorParam(cursor: Cursor): string | undefined {
 }
 
 function summaryOf(detail: MessageDetail): MessageSummary {
-  const { id, from, to, cc, subject, date, receivedAt, size, read, attachmentCount, snippet, envelope } = detail;
-  return { id, from, to, cc, subject, date, receivedAt, size, read, attachmentCount, snippet, envelope };
+  const { id, from, to, cc, subject, date, receivedAt, size, read, tags, attachmentCount, snippet, envelope } = detail;
+  return { id, from, to, cc, subject, date, receivedAt, size, read, tags, attachmentCount, snippet, envelope };
 }
 
 type PollAnswer = { kind: 'found'; body: unknown } | { kind: 'timeout'; arrived: MessageSummary[] };

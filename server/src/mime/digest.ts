@@ -32,6 +32,8 @@ export interface MessageDigest {
   /** The Date header as epoch milliseconds; null when missing or unreadable. */
   date: number | null;
   messageId: string | null;
+  /** The first X-Tags header, decoded: tags the sender asks for (store/auto-tags.ts). */
+  tagsHeader: string | null;
   /** The start of the readable text, white space collapsed. */
   snippet: string;
   /** The part searches read text from: the first text/plain body, else the first text/html. */
@@ -66,6 +68,7 @@ export function digestMessage(raw: Buffer): MessageDigest {
     subject: detach(decodeWords(firstHeader(headers, 'subject') ?? '')),
     date: parseDate(firstHeader(headers, 'date')),
     messageId: messageIdOf(firstHeader(headers, 'message-id')),
+    tagsHeader: tagsHeaderOf(firstHeader(headers, 'x-tags')),
     snippet: snippetOf(raw, textPart),
     textPart,
     attachments,
@@ -97,6 +100,10 @@ function parseAddresses(value: string | undefined): Address[] {
 
 function messageIdOf(value: string | undefined): string | null {
   return value === undefined ? null : detach(value.replace(/^<(.*)>$/s, '$1'));
+}
+
+function tagsHeaderOf(value: string | undefined): string | null {
+  return value === undefined ? null : detach(decodeWords(value));
 }
 
 function parseDate(value: string | undefined): number | null {

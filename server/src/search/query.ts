@@ -1,6 +1,7 @@
 import type { Address } from '../mime/digest.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
 import type { MessageFilter } from '../store/message-store.js';
+import { hasTag, tagsOf } from '../store/tags.js';
 import { SEEN, type StoredMessage } from '../store/types.js';
 
 /** A query the user must fix; the API answers it with 400. */
@@ -192,9 +193,13 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
       }
       throw new QueryError(`has: knows only "attachment", got "${value}"`);
     case 'is':
-      if (value.toLowerCase() === 'read') return (m) => m.flags.has(SEEN);
-      if (value.toLowerCase() === 'unread') return (m) => !m.flags.has(SEEN);
-      throw new QueryError(`is: knows only "read" and "unread", got "${value}"`);
+      if (lower === 'read') return (m) => m.flags.has(SEEN);
+      if (lower === 'unread') return (m) => !m.flags.has(SEEN);
+      if (lower === 'tagged') return (m) => tagsOf(m).length > 0;
+      throw new QueryError(`is: knows only "read", "unread" and "tagged", got "${value}"`);
+    case 'tag':
+      // A whole tag, ignoring case, as IMAP's KEYWORD and Mailpit's tag: compare.
+      return (m) => hasTag(m, lower);
     case 'before': {
       const time = parseInstant(key, value);
       return (m) => m.receivedAt < time;

@@ -48,11 +48,18 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
   return Object.assign(new Error(message), { responseCode: code });
 }
 
+/** What smtp-server's connection objects offer that closing one uses. */
+interface Connection {
+  id: string;
+  close(): void;
+}
+
 /**
  * The SMTP sink: accepts every sender, recipient and credential, and stores
  * each message, exactly as received, before answering 250. Reject rules may
- * refuse a MAIL FROM, a RCPT TO or a message at the end of DATA, or hold a
- * reply back; a refused message is never stored and one answered 250 always is.
+ * refuse a connection, an AUTH, a MAIL FROM, a RCPT TO or a message at the end
+ * of DATA, hang up instead of answering, or hold a reply back; a refused
+ * message is never stored and one answered 250 always is.
  */
 export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
   const { store, logger, tls, rules, auth, throttle, limits } = options;
@@ -89,16 +96,37 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     timers.add(timer);
   }
 
-  /** Answers a command as the rule decided: an error, or normally, either after the rule's delay. */
+  /**
+   * Closes a session's connection without a reply: the client sees the connection drop. smtp-server
+   * hands its hooks the session only, so the connection is found by id; the pending command's
+   * callback is left uncalled, and onClose releases what the session holds.
+   */
+  function hangUp(session: SMTPServerSession): void {
+    for (const connection of server.connections as unknown as Set<Connection>) {
+      if (connection.id === session.id) {
+        connection.close();
+        return;
+      }
+    }
+  }
+
+  /** Answers a command as the rule decided: an error, a hang-up, or normally, each after the rule's delay. */
   function answer(session: SMTPServerSession, decision: RuleDecision | null, command: string, accept: () => void, reject: (error: Error) => void): void {
     if (!decision) {
       accept();
       return;
     }
-    const { rule, reply, delay } = decision;
-    if (reply) logger.info({ rule: formatRule(rule), session: session.id }, `SMTP rule answers ${command} with ${reply.code}${delay ? ` after ${delay} ms` : ''}`);
-    else logger.debug({ rule: formatRule(rule), session: session.id }, `SMTP rule delays ${command} by ${delay} ms`);
-    after(session, delay, () => (reply ? reject(smtpError(reply.code, reply.text)) : accept()));
+    const { rule, reply, disconnect, delay } = decision;
+    const context = { rule: formatRule(rule), ...(rule.origin ? { origin: rule.origin } : {}), session: session.id };
+    const late = delay ? ` after ${delay} ms` : '';
+    if (reply) logger.info(context, `SMTP rule answers ${command} with ${reply.code}${late}`);
+    else if (disconnect) logger.info(context, `SMTP rule hangs up on ${command}${late}`);
+    else logger.debug(context, `SMTP rule delays ${command} by ${delay} ms`);
+    after(session, delay, () => {
+      if (disconnect) hangUp(session);
+      else if (reply) reject(smtpError(reply.code, reply.text));
+      else accept();
+    });
   }
 
   const server = new SMTPServer({
@@ -130,7 +158,8 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       }
       counted.set(session.id, session.remoteAddress);
       deadlines.open(session.id);
-      callback();
+      // A refusal here is sent without an enhanced status code, as a greeting would be (RFC 2034 §3).
+      answer(session, rules.decide({ on: 'connect', address: session.remoteAddress }), `the connection from ${session.remoteAddress}`, () => callback(), callback);
     },
     onSecure(socket, session, callback) {
       deadlines.upgraded(session.id, socket as Socket);
@@ -138,19 +167,8 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     },
     onAuth(login, session, callback) {
       const user = login.username ?? '';
-      if (auth === null) {
-        callback(null, { user });
-        return;
-      }
-      // Every attempt waits its turn at the client's address, so guessing is as slow as the throttle makes it.
-      throttle
-        .admit(session.remoteAddress)
-        .then(() => auth.verify(user, login.password ?? ''))
-        .then((ok) => {
-          if (ok) return callback(null, { user });
-          throttle.failed(session.remoteAddress);
-          callback(smtpError(535, 'Authentication credentials invalid'));
-        }, callback);
+      // smtp-server asks once the credentials are in, so a rule answers AUTH after the client sent them.
+      answer(session, rules.decide({ on: 'auth', user }), `AUTH ${login.method}`, () => authenticate(user, login.password ?? '', session, callback), callback);
     },
     onMailFrom(address, session, callback) {
       const decision = rules.decide({ on: 'mail', address: address.address });
@@ -180,6 +198,22 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     },
   });
   const deadlines = new SmtpDeadlines(server, { commandMs: options.commandTimeoutMs, dataMs: options.dataTimeoutMs, logger });
+
+  function authenticate(user: string, password: string, session: SMTPServerSession, callback: (error: Error | null | undefined, response?: { user: string }) => void): void {
+    if (auth === null) {
+      callback(null, { user });
+      return;
+    }
+    // Every attempt waits its turn at the client's address, so guessing is as slow as the throttle makes it.
+    throttle
+      .admit(session.remoteAddress)
+      .then(() => auth.verify(user, password))
+      .then((ok) => {
+        if (ok) return callback(null, { user });
+        throttle.failed(session.remoteAddress);
+        callback(smtpError(535, 'Authentication credentials invalid'));
+      }, callback);
+  }
 
   function collect(
     stream: SMTPServerDataStream,

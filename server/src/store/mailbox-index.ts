@@ -28,9 +28,9 @@ export class MailboxIndex {
 
   private readonly onNew = (message: StoredMessage): void => this.tally(message, 1, !message.flags.has(SEEN));
   /** An update changes flags only; the store emits it after each change, so the read state flipped or stayed. */
-  private readonly onUpdate = (message: StoredMessage, wasRead: boolean): void => {
+  private readonly onUpdate = (message: StoredMessage, previous: ReadonlySet<string>): void => {
     const unread = !message.flags.has(SEEN);
-    if (unread === !wasRead) return;
+    if (unread === !previous.has(SEEN)) return;
     for (const tally of this.talliesOf(message, false)) tally.unread += unread ? 1 : -1;
   };
   private readonly onDelete = (messages: StoredMessage[]): void => messages.forEach((m) => this.tally(m, -1, !m.flags.has(SEEN)));

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { digestMessage } from '../mime/digest.js';
+import { autoTags, type AutoTagSource } from './auto-tags.js';
 import { IdGenerator } from './ids.js';
+import { hasTag, isTag, TagIndex, tagsOf } from './tags.js';
 import { SEEN, type IncomingMessage, type StoredMessage, type StoreEvents, type StoreLimits } from './types.js';
 
 /** A message larger than the whole store cannot be kept; the capture must refuse it. */
@@ -27,6 +29,11 @@ export interface Page {
 
 export type MessageFilter = (message: StoredMessage) => boolean;
 
+export interface StoreOptions {
+  /** Where new messages take tags from; none unless given. */
+  autoTags?: ReadonlySet<AutoTagSource>;
+}
+
 /**
  * The one in-memory store every protocol and the API share.
  *
@@ -46,8 +53,14 @@ export class MessageStore {
   private nextUid = 1;
   private totalBytes = 0;
   private unreadCount = 0;
+  private readonly tagIndex = new TagIndex();
+  private readonly autoTagSources: ReadonlySet<AutoTagSource>;
 
-  constructor(readonly limits: StoreLimits) {
+  constructor(
+    readonly limits: StoreLimits,
+    options: StoreOptions = {},
+  ) {
+    this.autoTagSources = options.autoTags ?? new Set();
     // Every IMAP session, waiter and socket bridge listens here.
     this.events.setMaxListeners(0);
   }
@@ -76,6 +89,10 @@ export class MessageStore {
   add(incoming: IncomingMessage): StoredMessage {
     const { raw } = incoming;
     if (raw.length > this.limits.maxBytes) throw new StoreCapacityError(raw.length, this.limits.maxBytes);
+    const digest = digestMessage(raw);
+    const given = incoming.flags ?? [];
+    const tags = this.autoTagSources.size > 0 ? autoTags(digest, incoming.envelope, this.autoTagSources) : [];
+    const flags = given.length + tags.length > 0 ? this.withFlags(NO_FLAGS, [...given, ...tags], []) : NO_FLAGS;
     const entry: Entry = {
       id: this.ids.next(),
       uid: this.nextUid++,
@@ -83,14 +100,15 @@ export class MessageStore {
       envelope: incoming.envelope,
       smtp: incoming.smtp,
       receivedAt: incoming.receivedAt ?? Date.now(),
-      digest: digestMessage(raw),
-      flags: incoming.flags && incoming.flags.length > 0 ? new Set(incoming.flags) : NO_FLAGS,
+      digest,
+      flags: flags.size > 0 ? flags : NO_FLAGS,
       slot: this.slots.length,
     };
     this.slots.push(entry);
     this.byId.set(entry.id, entry);
     this.totalBytes += raw.length;
     if (!entry.flags.has(SEEN)) this.unreadCount += 1;
+    this.tagIndex.count(entry.flags, 1);
     const evicted = this.evict();
     if (evicted.length > 0) this.events.emit('delete', evicted);
     this.events.emit('new', entry);
@@ -150,20 +168,54 @@ export class MessageStore {
     return read ? this.updateFlags(id, [SEEN], []) : this.updateFlags(id, [], [SEEN]);
   }
 
-  /** Changes flags; emits `update` only when something changed. */
+  /**
+   * Changes flags, removals first; tags (keywords) compare ignoring case and
+   * take the spelling already in use. Emits `update` only when something changed.
+   */
   updateFlags(id: string, add: readonly string[], remove: readonly string[]): StoredMessage | undefined {
     const entry = this.byId.get(id);
     if (!entry) return undefined;
-    const flags = new Set(entry.flags);
-    for (const flag of add) flags.add(flag);
-    for (const flag of remove) flags.delete(flag);
-    if (flags.size === entry.flags.size && [...flags].every((flag) => entry.flags.has(flag))) return entry;
-    const wasRead = entry.flags.has(SEEN);
+    const previous = entry.flags;
+    const flags = this.withFlags(previous, add, remove);
+    if (flags.size === previous.size && [...flags].every((flag) => previous.has(flag))) return entry;
+    const wasRead = previous.has(SEEN);
     entry.flags = flags;
+    this.tagIndex.count(previous, -1);
+    this.tagIndex.count(flags, 1);
     const isRead = flags.has(SEEN);
     if (wasRead !== isRead) this.unreadCount += isRead ? -1 : 1;
-    this.events.emit('update', entry, wasRead);
+    this.events.emit('update', entry, previous);
     return entry;
+  }
+
+  /** Replaces a message's tags, keeping its system flags. */
+  setTags(id: string, tags: readonly string[]): StoredMessage | undefined {
+    const entry = this.byId.get(id);
+    return entry && this.updateFlags(id, tags, tagsOf(entry));
+  }
+
+  /** Every tag in use, with how many messages carry it, by name ignoring case. */
+  tags(): { name: string; count: number }[] {
+    return this.tagIndex.list();
+  }
+
+  hasTag(name: string): boolean {
+    return this.tagIndex.has(name);
+  }
+
+  /** Renames a tag on every message that carries it (a change of case included); returns how many changed. */
+  renameTag(from: string, to: string): number {
+    const carriers = this.carriersOf(from);
+    this.tagIndex.respell(from, to);
+    for (const entry of carriers) this.updateFlags(entry.id, [to], [from]);
+    return carriers.length;
+  }
+
+  /** Takes a tag off every message; returns how many changed. */
+  deleteTag(name: string): number {
+    const carriers = this.carriersOf(name);
+    for (const entry of carriers) this.updateFlags(entry.id, [], [name]);
+    return carriers.length;
   }
 
   /** Removes messages; unknown ids are skipped. Returns the messages removed. */
@@ -187,7 +239,29 @@ export class MessageStore {
     this.head = 0;
     this.totalBytes = 0;
     this.unreadCount = 0;
+    this.tagIndex.clear();
     this.events.emit('clear');
+  }
+
+  private carriersOf(tag: string): Entry[] {
+    if (!this.tagIndex.has(tag)) return [];
+    const lower = tag.toLowerCase();
+    return this.ordered().filter((entry) => hasTag(entry, lower));
+  }
+
+  private withFlags(current: ReadonlySet<string>, add: readonly string[], remove: readonly string[]): Set<string> {
+    const flags = new Set(current);
+    const removedTags = new Set<string>();
+    for (const flag of remove) {
+      if (isTag(flag)) removedTags.add(flag.toLowerCase());
+      else flags.delete(flag);
+    }
+    if (removedTags.size > 0) for (const flag of flags) if (isTag(flag) && removedTags.has(flag.toLowerCase())) flags.delete(flag);
+    for (const flag of add) {
+      if (!isTag(flag)) flags.add(flag);
+      else if (!hasTag({ flags }, flag.toLowerCase())) flags.add(this.tagIndex.spelling(flag));
+    }
+    return flags;
   }
 
   private detach(entry: Entry): boolean {
@@ -197,6 +271,7 @@ export class MessageStore {
     this.byId.delete(entry.id);
     this.totalBytes -= entry.raw.length;
     if (!entry.flags.has(SEEN)) this.unreadCount -= 1;
+    this.tagIndex.count(entry.flags, -1);
     return true;
   }
 

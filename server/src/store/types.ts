@@ -46,8 +46,8 @@ export interface StoreLimits {
 
 export interface StoreEvents {
   new: [message: StoredMessage];
-  /** Flags changed; `wasRead` is the \\Seen state before the change. */
-  update: [message: StoredMessage, wasRead: boolean];
+  /** Flags (tags among them) changed; `previous` are the flags before the change. */
+  update: [message: StoredMessage, previous: ReadonlySet<string>];
   /** Messages removed by a delete, an eviction or a protocol expunge, oldest first, as they were when removed. */
   delete: [messages: StoredMessage[]];
   clear: [];

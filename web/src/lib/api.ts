@@ -4,6 +4,11 @@ import type { PartNode } from '../../../server/src/mime/part-tree.js';
 
 export type { Mailbox, MessageDetail, MessageSummary, PartNode };
 
+export interface TagCount {
+  name: string;
+  count: number;
+}
+
 export interface Page {
   total: number;
   unread: number;
@@ -44,6 +49,7 @@ export const api = {
   remove: (id: string): Promise<{ deleted: number }> => request(`/api/messages/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   removeAll: (): Promise<{ deleted: number }> => request('/api/messages', { method: 'DELETE' }),
   mailboxes: (): Promise<{ mailboxes: Mailbox[] }> => request('/api/mailboxes'),
+  tags: (): Promise<{ tags: TagCount[] }> => request('/api/tags'),
 };
 
 export const rawUrl = (id: string): string => `/api/messages/${encodeURIComponent(id)}/raw`;

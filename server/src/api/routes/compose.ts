@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addressparser from 'nodemailer/lib/addressparser';
 import { Type, type Static } from 'typebox';
 import type { MessageStore } from '../../store/message-store.js';
+import { checkTags, TagList } from './tags.js';
 import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress } from '../compose.js';
 import { badRequest, HttpError } from '../errors.js';
 import { ErrorBody, SummarySchema } from '../schemas.js';
@@ -31,6 +32,7 @@ const ComposeBody = Type.Object(
     text: Type.Optional(Type.String()),
     html: Type.Optional(Type.String()),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'More header fields; not those the fields above write' })),
+    tags: Type.Optional(TagList),
     attachments: Type.Optional(
       Type.Array(
         Type.Object(
@@ -79,6 +81,8 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
       const headers = body.headers ?? {};
       const forbidden = forbiddenHeader(headers);
       if (forbidden !== null) throw badRequest(`headers: ${forbidden} is set by its own field`);
+      const tags = body.tags ?? [];
+      checkTags(tags);
       const attachments = (body.attachments ?? []).map((a, i) => {
         if (!BASE64.test(a.content)) throw badRequest(`attachments/${i}/content: expected base64`);
         return { filename: a.filename, content: Buffer.from(a.content, 'base64'), contentType: a.contentType, contentId: a.contentId };
@@ -103,7 +107,7 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
         throw error;
       }
       try {
-        return reply.code(201).send(toSummary(storeComposed(store, composed, request.ip, maxMessageSize)));
+        return reply.code(201).send(toSummary(storeComposed(store, composed, request.ip, maxMessageSize, tags)));
       } catch (error) {
         if (error instanceof MessageTooLarge) throw new HttpError(413, 'payload_too_large', error.message);
         throw error;

@@ -15,6 +15,7 @@ import { textCharset } from '../text-charset.js';
 import type { MessageViews } from '../message-view.js';
 import { DeletedSchema, DetailSchema, ErrorBody, IdParams, PageSchema, QueryString, SummarySchema } from '../schemas.js';
 import { toSummary } from '../serialize.js';
+import { checkTags, TagList } from './tags.js';
 import type { Waiters } from '../waiters.js';
 
 export interface MessageRoutesDeps {
@@ -200,17 +201,27 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
     '/messages/:id',
     {
       schema: {
-        summary: 'Mark a message read or unread',
+        summary: 'Mark a message read or unread, or replace its tags',
         tags: ['messages'],
         params: IdParams,
-        body: Type.Object({ read: Type.Boolean() }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            read: Type.Optional(Type.Boolean()),
+            tags: Type.Optional(TagList),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: SummarySchema, ...errors },
       },
     },
     async (request) => {
-      const message = store.setRead(request.params.id, request.body.read);
-      if (!message) throw notFound(`No message with id ${request.params.id}`);
-      return toSummary(message);
+      const { id } = request.params;
+      const { read, tags } = request.body;
+      if (tags !== undefined) checkTags(tags);
+      messageOr404(store, id);
+      if (read !== undefined) store.setRead(id, read);
+      if (tags !== undefined) store.setTags(id, tags);
+      return toSummary(messageOr404(store, id));
     },
   );
 

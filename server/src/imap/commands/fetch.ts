@@ -15,6 +15,14 @@ import { parseFlags } from './flags.js';
  * INTERNALDATE as they were, NIL or empty values for the rest, and the
  * tagged OK says [EXPUNGEISSUED] (RFC 5530).
  */
+/** Keywords compare ignoring case, as SEARCH KEYWORD does and as the store keeps tags; system flags are canonical already. */
+function holds(flags: ReadonlySet<string>, flag: string): boolean {
+  if (flags.has(flag) || flag.startsWith('\\')) return flags.has(flag);
+  const lower = flag.toLowerCase();
+  for (const held of flags) if (held.toLowerCase() === lower) return true;
+  return false;
+}
+
 export const fetch: CommandSpec = {
   states: SELECTED,
   uid: true,
@@ -73,7 +81,7 @@ export const store: CommandSpec = {
       const add = match[1] === '-' ? [] : flags;
       const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...current].filter((f) => !flags.includes(f));
       // Asking again for flags a message has is common (clients resend whole lists) and changes nothing.
-      if (add.some((f) => !current.has(f)) || remove.some((f) => current.has(f))) selected.mailbox.updateFlags(message, add, remove, session);
+      if (add.some((f) => !holds(current, f)) || remove.some((f) => holds(current, f))) selected.mailbox.updateFlags(message, add, remove, session);
       if (!silent) {
         const uidItem = uid ? `UID ${message.uid} ` : '';
         await session.writeLine(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);

@@ -9,6 +9,20 @@ import { Mailbox, type NewMessage } from './mailbox.js';
 const NO_FLAGS: ReadonlySet<string> = new Set();
 
 /**
+ * The store's tags are INBOX's keywords. A tag may hold spaces (Mailpit's do)
+ * and a keyword is an atom (RFC 3501 §9), so IMAP writes each space as `+`,
+ * which no tag holds (store/tags.ts): the mapping goes both ways unchanged.
+ */
+function imapFlags(flags: ReadonlySet<string>): ReadonlySet<string> {
+  for (const flag of flags) if (flag.includes(' ')) return new Set([...flags].map((f) => f.replaceAll(' ', '+')));
+  return flags;
+}
+
+function storeFlags(flags: readonly string[]): string[] {
+  return flags.map((flag) => (flag.startsWith('\\') ? flag : flag.replaceAll('+', ' ')));
+}
+
+/**
  * A captured message seen through IMAP. It keeps only what names it and
  * reads the rest from the store while the store has it, so a session that
  * still numbers an evicted message (its EXPUNGE not sent yet) does not keep
@@ -30,7 +44,7 @@ class CapturedMessage implements ImapMessage {
   }
 
   get flags(): ReadonlySet<string> {
-    return this.store.get(this.id)?.flags ?? this.lastFlags;
+    return imapFlags(this.store.get(this.id)?.flags ?? this.lastFlags);
   }
 
   get digest(): MessageDigest | null {
@@ -123,7 +137,7 @@ export class InboxMailbox extends Mailbox {
       envelope: { mailFrom: '', rcptTo: this.filter === null ? [] : [this.user] },
       smtp: { helo: null, remoteAddress: null, authUser: this.user, tls: false },
       receivedAt: message.internalDate,
-      flags: message.flags,
+      flags: storeFlags(message.flags),
     });
     return this.wrap(stored);
   }
@@ -132,7 +146,7 @@ export class InboxMailbox extends Mailbox {
     if (!(message instanceof CapturedMessage)) return;
     this.source = source;
     try {
-      this.store.updateFlags(message.id, add, remove);
+      this.store.updateFlags(message.id, storeFlags(add), storeFlags(remove));
     } finally {
       this.source = null;
     }

@@ -1,4 +1,4 @@
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { deliver, type SmtpLogin } from '../../../relay/smtp-client.js';
 import { MAILHOG_HOSTNAME } from './message.js';
 
 /** MailHog's config.OutgoingSMTP, the body of a release. */
@@ -72,11 +72,8 @@ export function refusal(config: ReleaseConfig): string | null {
   return null;
 }
 
-/**
- * net/smtp's SendMail sets no time limit of its own; these keep a release to
- * an unresponsive host from holding its request open for minutes.
- */
-const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000, dnsTimeout: 10_000 };
+/** Hosts net/smtp's PlainAuth sends a password to without TLS. */
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
 /**
  * Relays a message as net/smtp.SendMail does for MailHog: EHLO localhost,
@@ -86,40 +83,23 @@ const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTim
  * TO, the message. MailHog sends its parsed header map (one value per name,
  * in random order) before the body; Mailroom sends the bytes it received.
  */
-export function relay(raw: Buffer, config: ReleaseConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const port = /^\d+$/.test(config.Port) ? Number(config.Port) : NaN;
-    if (!(port <= 65_535)) {
-      reject(new Error(`invalid port ${JSON.stringify(config.Port)}`));
-      return;
-    }
-    const connection = new SMTPConnection({ host: config.Host, port, name: 'localhost', ...TIMEOUTS });
-    let settled = false;
-    // Whatever goes wrong after the first failure (a late close, a timeout) is that same failure.
-    const fail = (error: Error): void => {
-      if (settled) return;
-      settled = true;
-      connection.close();
-      reject(error);
+export async function relay(raw: Buffer, config: ReleaseConfig): Promise<void> {
+  const port = /^\d+$/.test(config.Port) ? Number(config.Port) : NaN;
+  if (!(port <= 65_535)) throw new Error(`invalid port ${JSON.stringify(config.Port)}`);
+  let login: SmtpLogin | undefined;
+  if (config.Username !== '' || config.Password !== '') {
+    // refusal() has checked the mechanism.
+    const method = MECHANISMS.get(config.Mechanism)!;
+    login = {
+      user: config.Username,
+      pass: config.Password,
+      method,
+      refuse: ({ secure }) => (method === 'PLAIN' && !secure && !LOCAL_HOSTS.includes(config.Host) ? 'unencrypted connection' : null),
     };
-    const send = (): void => {
-      connection.send({ from: `nobody@${MAILHOG_HOSTNAME}`, to: [config.Email] }, raw, (error) => {
-        if (error) return fail(error);
-        settled = true;
-        connection.quit();
-        resolve();
-      });
-    };
-    connection.on('error', fail);
-    connection.once('end', () => fail(new Error('the SMTP server closed the connection')));
-    connection.connect(() => {
-      if (config.Username === '' && config.Password === '') return send();
-      if (!connection.allowsAuth) return fail(new Error("smtp: server doesn't support AUTH"));
-      const method = MECHANISMS.get(config.Mechanism)!;
-      if (method === 'PLAIN' && !connection.secure && !['localhost', '127.0.0.1', '::1'].includes(config.Host)) {
-        return fail(new Error('unencrypted connection'));
-      }
-      connection.login({ user: config.Username, pass: config.Password, method }, (error) => (error ? fail(error) : send()));
-    });
-  });
+  }
+  await deliver(
+    { host: config.Host, port, security: 'auto', verifyCertificate: true, name: 'localhost', ...(login ? { login } : {}) },
+    { from: `nobody@${MAILHOG_HOSTNAME}`, to: [config.Email] },
+    raw,
+  );
 }

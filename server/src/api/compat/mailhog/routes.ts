@@ -3,20 +3,25 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Compat } from '../../../config.js';
 import type { MessageStore } from '../../../store/message-store.js';
+import type { SmtpRuleSet } from '../../../smtp/reject-rules.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { EventStream } from './events.js';
-import { goJsonPieces } from './go-encode.js';
+import { jimRoutes } from './jim.js';
 import { mailhogMessage } from './message.js';
+import { MESSAGE_JSON_BYTES, MessageJson, type Json } from './message-json.js';
 import { queryGet, type Query } from '../go-values.js';
 import { pageWindow, startLimit } from './paging.js';
 import { partBody, partHeaders, partIndex } from './part-download.js';
 import { decodeReleaseConfig, refusal, relay } from './release.js';
-import { isSearchKind, searchFilter } from './search.js';
+import { isSearchKind, MailhogSearch, SEARCH_TEXT_BYTES } from './search.js';
+import { webSocketRoutes } from './websocket.js';
 
 export interface MailhogRoutesDeps {
   store: MessageStore;
   /** GET and DELETE /api/v1/messages are MailHog's only with --compat mailhog; Mailpit has the same path. */
   compat: Compat;
+  /** The SMTP sink's rules, which Jim's behaviours join while he is on. */
+  rules: SmtpRuleSet;
 }
 
 /** GET /api/v1/messages returns at most this many, newest first, as MailHog's does. */
@@ -30,25 +35,17 @@ const TEXT_JSON = 'text/json';
 const APPLICATION_JSON = 'application/json';
 
 /**
- * The JSON goes out as a stream of pieces: a Buffer or stream payload keeps
- * the Content-Type as set, where a string would get `; charset=utf-8` added.
+ * The JSON goes out as a Buffer, or a stream of pieces when it is large: a
+ * Buffer or stream payload keeps the Content-Type as set, where a string
+ * would get `; charset=utf-8` added.
  */
-function sendJson(reply: FastifyReply, type: string, pieces: Iterable<string>): FastifyReply {
-  return reply.type(type).send(Readable.from(pieces, { objectMode: false }));
-}
-
-function* listJson(head: string, messages: readonly StoredMessage[], tail: string): Generator<string> {
-  yield head;
-  for (let i = 0; i < messages.length; i++) {
-    if (i > 0) yield ',';
-    yield* goJsonPieces(mailhogMessage(messages[i]!), { indent: false });
-  }
-  yield tail;
+function sendJson(reply: FastifyReply, type: string, json: Json): FastifyReply {
+  return reply.type(type).send(Buffer.isBuffer(json) ? json : Readable.from(json, { objectMode: false }));
 }
 
 /** MailHog's messagesResult: `{"total","count","start","items"}`. */
-function resultJson(total: number, start: bigint, messages: readonly StoredMessage[]): Generator<string> {
-  return listJson(`{"total":${total},"count":${messages.length},"start":${start},"items":[`, messages, ']}');
+function resultJson(json: MessageJson, total: number, start: bigint, messages: readonly StoredMessage[]): Json {
+  return json.list(`{"total":${total},"count":${messages.length},"start":${start},"items":[`, messages, ']}');
 }
 
 /**
@@ -60,9 +57,16 @@ function resultJson(total: number, start: bigint, messages: readonly StoredMessa
  * range), the answer here is 404 with an empty body instead of a dropped
  * connection.
  */
-export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, { store, compat }) => {
+export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, { store, compat, rules }) => {
   const events = new EventStream(store, app.log);
   app.addHook('preClose', async () => events.close());
+  const json = new MessageJson(store, MESSAGE_JSON_BYTES);
+  const search = new MailhogSearch(store, SEARCH_TEXT_BYTES);
+  app.addHook('onClose', async () => {
+    json.close();
+    search.close();
+  });
+  await app.register(webSocketRoutes, { store });
 
   // MailHog reads a release body as JSON whatever its Content-Type (the npm client sends none).
   app.removeAllContentTypeParsers();
@@ -83,7 +87,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
     const { start, limit } = startLimit(request.query as Query);
     const { offset, count } = pageWindow(store.size, start, limit);
     const messages = count === 0 ? [] : store.page(null, offset, count).messages;
-    return sendJson(reply, TEXT_JSON, resultJson(store.size, start, messages));
+    return sendJson(reply, TEXT_JSON, resultJson(json, store.size, start, messages));
   });
 
   app.get(
@@ -95,23 +99,21 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
       const kind = queryGet(query, 'kind');
       const text = queryGet(query, 'query');
       if (!isSearchKind(kind) || text === '') return reply.code(400).send();
-      const filter = searchFilter(kind, text);
+      const filter = search.filter(kind, text);
       const page = store.page(filter, Number(start), limit);
       const { offset, count } = pageWindow(page.total, start, limit);
-      if (count === 0) return sendJson(reply, APPLICATION_JSON, resultJson(0, start, []));
+      if (count === 0) return sendJson(reply, APPLICATION_JSON, resultJson(json, 0, start, []));
       // The off-by-one window (start equal to the number of matches) takes the oldest match, which this page skipped.
       const messages = offset === Number(start) ? page.messages : store.page(filter, offset, count).messages;
-      return sendJson(reply, APPLICATION_JSON, resultJson(page.total, start, messages));
+      return sendJson(reply, APPLICATION_JSON, resultJson(json, page.total, start, messages));
     },
   );
 
-  app.get('/api/v2/jim', { ...noHead, ...docs('MailHog: Jim, the chaos monkey', 'Always 404 with an empty body: Jim is off, as in MailHog started without -invite-jim') }, async (_request, reply) =>
-    reply.code(404).send(),
-  );
+  await app.register(jimRoutes, { rules });
 
   if (compat === 'mailhog') {
     app.get('/api/v1/messages', { ...noHead, ...docs('MailHog: every message', `A bare array, newest first, at most ${V1_LIST_MAX}; with --compat mailhog only`) }, async (_request, reply) =>
-      sendJson(reply, TEXT_JSON, listJson('[', store.page(null, 0, V1_LIST_MAX).messages, ']')),
+      sendJson(reply, TEXT_JSON, json.list('[', store.page(null, 0, V1_LIST_MAX).messages, ']')),
     );
     app.delete('/api/v1/messages', docs('MailHog: delete every message', '200 with an empty body; with --compat mailhog only'), async (_request, reply) => {
       store.clear();
@@ -124,7 +126,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
     if (id === '') return reply.callNotFound();
     const message = store.get(id);
     if (!message) return reply.type(TEXT_JSON).send(Buffer.from('null'));
-    return sendJson(reply, TEXT_JSON, goJsonPieces(mailhogMessage(message), { indent: false }));
+    return sendJson(reply, TEXT_JSON, json.of(message));
   });
 
   app.delete('/api/v1/messages/:id', docs('MailHog: delete a message', '200 with an empty body; an unknown id answers 500, as MailHog does'), async (request, reply) => {

@@ -5,10 +5,12 @@ import { decodeWords, firstHeader, parseHeaderFields } from '../../../mime/heade
 import { MessageCache } from '../../../store/message-cache.js';
 import type { MessageStore } from '../../../store/message-store.js';
 import type { StoredMessage } from '../../../store/types.js';
+import { DerivedCache, stringBytes } from '../derived-cache.js';
 import { goJson } from '../go-json.js';
 import { cleanString } from './clean.js';
 import { enmimeView, type EnmimeView } from './parts.js';
 import { asciiLower } from '../../../match/ascii-lower.js';
+import { trimChars } from '../../../match/trim-chars.js';
 
 /**
  * What Mailpit stores about a message when it arrives, derived here from what Mailroom captured.
@@ -34,9 +36,10 @@ export interface MessageFacts {
   view: EnmimeView;
   /**
    * Mailpit's search columns, ASCII lower-cased as SQLite's LIKE compares: each address list as
-   * the JSON Mailpit keeps it (`{}` when absent), the subject and the Message-ID.
+   * the JSON Mailpit keeps it (`{}` when absent) and the Message-ID. The subject's is made by the
+   * search itself (search.ts), which is cheaper than looking facts up.
    */
-  columns: { from: string; to: string; cc: string; bcc: string; replyTo: string; subject: string; messageId: string };
+  columns: { from: string; to: string; cc: string; bcc: string; replyTo: string; messageId: string };
   /** The header half of Mailpit's SearchText, cleaned. */
   headerText: string;
 }
@@ -44,15 +47,6 @@ export interface MessageFacts {
 const SNIPPET_BYTES = 200;
 /** Length of Mailroom's own snippet: one that long was cut from a longer text. */
 const DIGEST_SNIPPET_CHARS = 200;
-
-/** Go's strings.Trim(value, "<>"). */
-function trimAngles(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value[start] === '<' || value[start] === '>')) start += 1;
-  while (end > start && (value[end - 1] === '<' || value[end - 1] === '>')) end -= 1;
-  return value.slice(start, end);
-}
 
 /**
  * Mailpit's snippet from Mailroom's: at most 200 bytes with `...` when cut, cut as Go's
@@ -97,7 +91,7 @@ function computeFacts(message: StoredMessage): MessageFacts {
   // Mailpit adds missing recipients only when there is no Bcc header of its own.
   const bcc = digest.bcc.length > 0 ? digest.bcc : missing.map((address) => ({ name: '', address }));
   const replyTo = parseList(firstHeader(headers, 'reply-to'));
-  const messageId = trimAngles(header('message-id'));
+  const messageId = trimChars(header('message-id'), '<>');
   const view = enmimeView(digest.root);
   const to = orNull(digest.to);
   const cc = orNull(digest.cc);
@@ -126,7 +120,6 @@ function computeFacts(message: StoredMessage): MessageFacts {
       cc: asciiLower(goAddresses(cc)),
       bcc: asciiLower(goAddresses(bccOrNull)),
       replyTo: asciiLower(goAddresses(replyToOrNull)),
-      subject: asciiLower(digest.subject),
       messageId: asciiLower(messageId),
     },
     headerText,
@@ -136,7 +129,7 @@ function computeFacts(message: StoredMessage): MessageFacts {
 function factsCost(facts: MessageFacts): number {
   const { columns, view } = facts;
   const parts = view.attachments.length + view.inlines.length + view.others.length;
-  return 512 + 128 * parts + 2 * (facts.headerText.length + facts.snippet.length + columns.from.length + columns.to.length + columns.cc.length + columns.bcc.length + columns.replyTo.length + columns.subject.length);
+  return 512 + 128 * parts + 2 * (facts.headerText.length + facts.snippet.length + columns.from.length + columns.to.length + columns.cc.length + columns.bcc.length + columns.replyTo.length + columns.messageId.length);
 }
 
 /**
@@ -145,11 +138,11 @@ function factsCost(facts: MessageFacts): number {
  */
 export class MailpitFacts {
   private readonly facts: MessageCache<MessageFacts>;
-  private readonly texts: MessageCache<string>;
+  private readonly texts: DerivedCache<string>;
 
-  constructor(store: MessageStore, budgets: { factsBytes: number; textChars: number }) {
+  constructor(store: MessageStore, budgets: { factsBytes: number; textBytes: number }) {
     this.facts = new MessageCache(store, budgets.factsBytes, factsCost);
-    this.texts = new MessageCache(store, budgets.textChars, (text) => text.length);
+    this.texts = new DerivedCache(store, budgets.textBytes, (message) => this.computeSearchText(message), stringBytes);
   }
 
   of(message: StoredMessage): MessageFacts {
@@ -166,19 +159,19 @@ export class MailpitFacts {
    * Mailroom's own search reads them, the first 256 KiB of each part.
    */
   searchText(message: StoredMessage): string {
-    const cached = this.texts.get(message.id);
-    if (cached !== undefined) return cached;
-    const facts = this.of(message);
-    const { view } = facts;
-    const body = view.htmlPart !== null ? searchText(message.raw, view.htmlPart) : view.textParts.map((part) => searchText(message.raw, part)).join(' -- ');
-    const names = view.attachments.map((a) => a.fileName).join(' ');
-    const text = [facts.headerText, cleanString(body), cleanString(names)].filter((piece) => piece !== '').join(' ');
-    this.texts.set(message.id, text);
-    return text;
+    return this.texts.get(message);
   }
 
   close(): void {
     this.facts.close();
     this.texts.close();
+  }
+
+  private computeSearchText(message: StoredMessage): string {
+    const facts = this.of(message);
+    const { view } = facts;
+    const body = view.htmlPart !== null ? searchText(message.raw, view.htmlPart) : view.textParts.map((part) => searchText(message.raw, part)).join(' -- ');
+    const names = view.attachments.map((a) => a.fileName).join(' ');
+    return [facts.headerText, cleanString(body), cleanString(names)].filter((piece) => piece !== '').join(' ');
   }
 }

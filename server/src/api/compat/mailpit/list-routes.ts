@@ -10,6 +10,7 @@ import { queryGet, type Query } from '../go-values.js';
 import { LENIENT, pageParams, toIndex } from './params.js';
 import { sendError, sendOk, sendRawJson } from './replies.js';
 import { BODY_TOO_LARGE, bodyOf } from './request-body.js';
+import { allTags } from './tags.js';
 
 export interface ListRoutesDeps {
   context: MailpitContext;
@@ -55,7 +56,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
         // Mailpit applies start only with a limit: limit=0 lists every message from the newest.
         const page = store.page(withBefore(null, before), limit === 0n ? 0 : toIndex(start), limit === 0n ? Number.MAX_SAFE_INTEGER : toIndex(limit));
         const counts = { total: store.size, unread: store.unread, messagesCount: store.size, messagesUnread: store.unread, start: start.toString() };
-        return sendRawJson(reply, pageJson(counts, summaries(page.messages, 'messages')));
+        return sendRawJson(reply, pageJson(counts, allTags(store), summaries(page.messages, 'messages')));
       },
     );
 
@@ -114,7 +115,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
       const { start, limit, before } = pageParams(query);
       const page = store.page(withBefore(context.filter(search, query), before), toIndex(start), toIndex(limit));
       const counts = { total: store.size, unread: store.unread, messagesCount: page.total, messagesUnread: page.unread, start: start.toString() };
-      return sendRawJson(reply, pageJson(counts, summaries(page.messages, 'search')));
+      return sendRawJson(reply, pageJson(counts, allTags(store), summaries(page.messages, 'search')));
     },
   );
 

@@ -7,6 +7,7 @@ import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { goJson, goTime } from '../go-json.js';
 import type { MessageFacts } from './facts.js';
 import { listUnsubscribe } from './list-unsubscribe.js';
+import { mailpitTagsOf } from './tags.js';
 import { messageDate } from './message-date.js';
 import { enmimeBodies, listed, type EnmimePart } from './parts.js';
 
@@ -36,7 +37,7 @@ export function summaryOf(message: StoredMessage, facts: MessageFacts, listing: 
     Subject: message.digest.subject,
     Created: goTime(message.receivedAt),
     Username: message.smtp.authUser ?? '',
-    Tags: [],
+    Tags: mailpitTagsOf(message),
     Size: message.raw.length,
     Attachments: facts.attachments,
     Snippet: facts.snippet,
@@ -52,12 +53,15 @@ export interface PageCounts {
   start: string;
 }
 
-/** The MessagesSummary wrapper of /messages and /search; `count` is the legacy page length. */
-export function pageJson(counts: PageCounts, summaries: Record<string, unknown>[]): string {
+/**
+ * The MessagesSummary wrapper of /messages and /search; `count` is the legacy page length and
+ * `tags` every tag in the store, as Mailpit lists them for its side bar.
+ */
+export function pageJson(counts: PageCounts, tags: readonly string[], summaries: Record<string, unknown>[]): string {
   const { total, unread, messagesCount, messagesUnread, start } = counts;
   return (
     `{"total":${total},"unread":${unread},"count":${summaries.length},"messages_count":${messagesCount},` +
-    `"messages_unread":${messagesUnread},"start":${start},"tags":[],"messages":${goJson(summaries, { newline: false })}}\n`
+    `"messages_unread":${messagesUnread},"start":${start},"tags":${goJson(tags, { newline: false })},"messages":${goJson(summaries, { newline: false })}}\n`
   );
 }
 
@@ -105,7 +109,7 @@ export async function detailOf(message: StoredMessage, facts: MessageFacts): Pro
     Subject: digest.subject,
     ListUnsubscribe: listUnsubscribe(header('list-unsubscribe'), header('list-unsubscribe-post')),
     Date: messageDate(firstHeader(headers, 'date'), message.receivedAt),
-    Tags: [],
+    Tags: mailpitTagsOf(message),
     Username: message.smtp.authUser ?? '',
     Text: text,
     HTML: html,

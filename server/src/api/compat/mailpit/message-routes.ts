@@ -9,6 +9,7 @@ import { queryGet, type Query } from '../go-values.js';
 import { LENIENT } from './params.js';
 import { enmimeBodies, findEnmimePart } from './parts.js';
 import { sendError, sendJson, sendMessageNotFound, sendNotFound, sendRawJson, sendText } from './replies.js';
+import { BUSY, sendThumbnail, Thumbnails } from './thumb.js';
 
 export interface MessageRoutesDeps {
   context: MailpitContext;
@@ -112,13 +113,18 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (app, 
     },
   );
 
+  const thumbnails = new Thumbnails(store);
+  app.addHook('onClose', async () => thumbnails.close());
+
   app.get(
     '/api/v1/message/:id/part/:partId/thumb',
     {
       schema: {
         tags: ['mailpit'],
-        summary: 'A thumbnail of an image attachment (Mailpit); not available in Mailroom yet',
-        description: 'Mailroom has no image library yet: a known part answers 400. As in Mailpit, `latest` is not accepted here.',
+        summary: 'A 180×120 JPEG thumbnail of an image attachment (Mailpit)',
+        description:
+          'Cropped to fill 180×120, or padded with white when smaller; a blank white JPEG for a part that is not image/* or does not decode (JPEG, PNG, GIF, WebP, TIFF; over 20 megapixels counts as not decoding). ' +
+          'As in Mailpit, `latest` is not accepted here, and an unknown id or part answers 400. 503 when too many thumbnails are already being made.',
         params: PartParams,
       },
     },
@@ -127,8 +133,11 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (app, 
       const message = store.get(id);
       // Mailpit reports the failed lookups of storage.GetAttachmentPart as they are, with 400.
       if (message === undefined) return sendError(reply, 'sql: no rows in result set');
-      if (findEnmimePart(context.facts.of(message).view, partId) === null) return sendError(reply, 'attachment not found');
-      return sendError(reply, 'thumbnails are not available in Mailroom yet');
+      const part = findEnmimePart(context.facts.of(message).view, partId);
+      if (part === null) return sendError(reply, 'attachment not found');
+      const jpeg = await thumbnails.of(message, part, request.log);
+      if (jpeg === BUSY) return sendText(reply.header('retry-after', '1'), 503, 'too many thumbnails are being made; try again shortly');
+      return sendThumbnail(reply, part, jpeg);
     },
   );
 

@@ -1,5 +1,6 @@
 import { compileLike } from '../../../match/wildcard.js';
 import type { MessageFilter } from '../../../store/message-store.js';
+import { hasTag, tagsOf } from '../../../store/tags.js';
 import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { cleanString, goTrimSpace } from './clean.js';
 import { parseSearchDate } from './dates.js';
@@ -18,8 +19,7 @@ import type { MessageFacts } from './facts.js';
  * substring, ASCII case-insensitive, where `%` and `_` typed by the user stay wildcards; here
  * that is compileLike, never a RegExp built from the query.
  *
- * Where this differs from Mailpit: tags do not exist yet, so `tag:` matches nothing and
- * `is:tagged` nothing; body text is read as Mailroom reads it for its own search (see
+ * Where this differs from Mailpit: body text is read as Mailroom reads it for its own search (see
  * MailpitFacts.searchText); dates take the layouts in dates.ts, not all of dateparse's; and a
  * query longer than MAX_SEARCH_LENGTH or with more than MAX_SEARCH_TERMS words is refused rather
  * than run, where Mailpit would run it.
@@ -37,7 +37,11 @@ export interface SearchSource {
   text(message: StoredMessage): string;
 }
 
-type Test = (message: StoredMessage, facts: MessageFacts) => boolean;
+/**
+ * One condition. `facts` looks the message's facts up on its first call: most conditions read
+ * the message alone, and a search over thousands of messages need not look up facts for them.
+ */
+type Test = (message: StoredMessage, facts: () => MessageFacts) => boolean;
 
 /** Mailpit's ArgsParser: words split on spaces only, `"` toggling a phrase, every `"` then removed. */
 export function splitArgs(query: string): string[] {
@@ -78,10 +82,30 @@ export function sizeToBytes(value: string): number {
   return 0;
 }
 
+/** What compileLike would make of `%value%` no differently from a substring: no wildcard, no surrogate. */
+const PLAIN_SUBSTRING = /^[^%_\ud800-\udfff]*$/;
+
 /** `%value%` as SQLite's LIKE reads it, over an ASCII-lower-cased text. */
 function contains(value: string): (text: string) => boolean {
-  const pattern = compileLike(`%${asciiLower(value)}%`);
+  const lower = asciiLower(value);
+  if (PLAIN_SUBSTRING.test(lower)) return (text) => text.includes(lower);
+  const pattern = compileLike(`%${lower}%`);
   return (text) => pattern.matches(text);
+}
+
+/** A needle both lower-casings agree on wherever it is found: ASCII, and no wildcard to count characters. */
+const PLAIN_ASCII = /^[^%_\x80-\uffff]*$/;
+
+/**
+ * `%value%` over a text not yet lower-cased, as over asciiLower(text). For a plain ASCII needle
+ * the text's toLowerCase, several times faster, is searched first: every ASCII character lowers
+ * alike in both and they stay side by side, so it holds each match asciiLower's would, and only
+ * a hit (a few messages in a search) needs asciiLower's own answer.
+ */
+function containsLowering(value: string): (text: string) => boolean {
+  const has = contains(value);
+  if (!PLAIN_ASCII.test(asciiLower(value))) return (text) => has(asciiLower(text));
+  return (text) => has(text.toLowerCase()) && has(asciiLower(text));
 }
 
 type Column = keyof MessageFacts['columns'];
@@ -96,7 +120,14 @@ const ADDRESS_COLUMNS = [
 function columnTest(column: Column, value: string, exclude: boolean): Test | null {
   if (value === '') return null;
   const has = contains(value);
-  return exclude ? (_m, f) => !has(f.columns[column]) : (_m, f) => has(f.columns[column]);
+  return exclude ? (_m, f) => !has(f().columns[column]) : (_m, f) => has(f().columns[column]);
+}
+
+/** The subject column is the subject ASCII-lower-cased: searched here as such rather than looked up with the facts. */
+function subjectTest(value: string, exclude: boolean): Test | null {
+  if (value === '') return null;
+  const has = containsLowering(value);
+  return exclude ? (m) => !has(m.digest.subject) : (m) => has(m.digest.subject);
 }
 
 function dateTest(value: string, zone: string | null, exclude: boolean, before: boolean): Test | null {
@@ -125,26 +156,34 @@ function termTest(word: string, lower: string, exclude: boolean, source: SearchS
     const value = cleanString(word.slice(10));
     if (value === '') return null;
     const has = contains(value);
-    const any: Test = (_m, f) => has(f.columns.to) || has(f.columns.from) || has(f.columns.cc) || has(f.columns.bcc) || has(f.columns.replyTo);
+    const any: Test = (_m, f) => {
+      const { columns } = f();
+      return has(columns.to) || has(columns.from) || has(columns.cc) || has(columns.bcc) || has(columns.replyTo);
+    };
     return exclude ? (m, f) => !any(m, f) : any;
   }
   // The only value Mailpit does not clean: spaces, commas and case are searched as typed.
-  if (lower.startsWith('subject:')) return columnTest('subject', word.slice(8), exclude);
+  if (lower.startsWith('subject:')) return subjectTest(word.slice(8), exclude);
   if (lower.startsWith('message-id:')) return columnTest('messageId', cleanString(word.slice(11)), exclude);
-  if (lower.startsWith('tag:')) return cleanString(word.slice(4)) === '' ? null : () => exclude;
+  if (lower.startsWith('tag:')) {
+    // Mailpit compares tag names with SQLite's NOCASE: the whole name, ignoring case.
+    const tag = cleanString(word.slice(4));
+    if (tag === '') return null;
+    return exclude ? (m) => !hasTag(m, tag) : (m) => hasTag(m, tag);
+  }
   switch (lower) {
     case 'is:read':
       return flagTest(!exclude);
     case 'is:unread':
       return flagTest(exclude);
     case 'is:tagged':
-      return () => exclude;
+      return exclude ? (m) => tagsOf(m).length === 0 : (m) => tagsOf(m).length > 0;
     case 'has:inline':
     case 'has:inlines':
-      return exclude ? (_m, f) => f.inlines === 0 : (_m, f) => f.inlines > 0;
+      return exclude ? (_m, f) => f().inlines === 0 : (_m, f) => f().inlines > 0;
     case 'has:attachment':
     case 'has:attachments':
-      return exclude ? (_m, f) => f.attachments === 0 : (_m, f) => f.attachments > 0;
+      return exclude ? (_m, f) => f().attachments === 0 : (_m, f) => f().attachments > 0;
   }
   if (lower.startsWith('after:')) return dateTest(word.slice(6), zone, exclude, false);
   if (lower.startsWith('before:')) return dateTest(word.slice(7), zone, exclude, true);
@@ -175,8 +214,28 @@ export function compileSearch(query: string, source: SearchSource, zone: string 
     if (test !== null) tests.push(test);
   }
   if (tests.length === 0) return null;
+  const facts = new FactsOnDemand(source);
   return (message) => {
-    const facts = source.facts(message);
-    return tests.every((test) => test(message, facts));
+    facts.testing(message);
+    for (const test of tests) if (!test(message, facts.get)) return false;
+    return true;
   };
+}
+
+/**
+ * The facts of the message a filter is testing, looked up when a condition first asks. A filter
+ * tests one message at a time, so one of these serves a whole search without an allocation per
+ * message.
+ */
+class FactsOnDemand {
+  private message: StoredMessage | null = null;
+  private facts: MessageFacts | null = null;
+  readonly get = (): MessageFacts => (this.facts ??= this.source.facts(this.message!));
+
+  constructor(private readonly source: SearchSource) {}
+
+  testing(message: StoredMessage): void {
+    this.message = message;
+    this.facts = null;
+  }
 }

@@ -1,21 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MessageStore } from '../../../store/message-store.js';
 import type { ListenerStatus } from '../../routes/system.js';
-import { sendError, sendJson, sendText } from './replies.js';
+import { sendJson, sendText } from './replies.js';
 import type { RuntimeStats } from './runtime-stats.js';
+import { relayServer, type RelaySettings } from '../../../relay/relay.js';
 
 export interface SystemRoutesDeps {
   store: MessageStore;
   version: string;
   listeners: () => ListenerStatus[];
   stats: RuntimeStats;
+  relay: RelaySettings | null;
 }
 
-const CHAOS_OFF = 'Chaos is not enabled';
-
-export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (app, { store, version, listeners, stats }) => {
+export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (app, { store, version, listeners, stats, relay }) => {
   // Kubernetes probes, open without credentials as in Mailpit (see Access).
   app.get('/livez', { schema: { tags: ['mailpit'], summary: 'Liveness probe: 200, empty (Mailpit)' } }, async (_request, reply) => reply.code(200).send());
+
+  // Mailpit serves its own OpenAPI document here; Mailroom's describes these routes too, under the mailpit tag.
+  app.get('/api/v1/swagger.json', { schema: { tags: ['mailpit'], summary: "302 to Mailroom's OpenAPI document, which lists Mailpit's routes under the mailpit tag" } }, async (_request, reply) =>
+    reply.redirect('/api/openapi.json', 302),
+  );
 
   app.get(
     '/readyz',
@@ -44,7 +49,7 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (app, { 
         DatabaseSize: store.bytes,
         Messages: store.size,
         Unread: store.unread,
-        Tags: {},
+        Tags: Object.fromEntries(store.tags().map(({ name, count }) => [name, count])),
         RuntimeStats: {
           Uptime: Math.floor((Date.now() - stats.startedAt) / 1000),
           Memory: process.memoryUsage().rss,
@@ -57,32 +62,24 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (app, { 
       }),
   );
 
-  app.get('/api/v1/webui', { schema: { tags: ['mailpit'], summary: "Web UI settings, in Mailpit's shape: no relay, no SpamAssassin, no chaos" } }, async (_request, reply) =>
+  app.get('/api/v1/webui', { schema: { tags: ['mailpit'], summary: "Web UI settings, in Mailpit's shape: the relay (--smtp-relay), no SpamAssassin; chaos always enabled" } }, async (_request, reply) =>
     sendJson(reply, {
       Label: '',
+      // Mailroom has no recipient allow or block lists and no From override.
       MessageRelay: {
-        Enabled: false,
-        SMTPServer: '',
-        ReturnPath: '',
+        Enabled: relay !== null,
+        SMTPServer: relay === null ? '' : relayServer(relay),
+        ReturnPath: relay?.returnPath ?? '',
         AllowedRecipients: '',
         BlockedRecipients: '',
         OverrideFrom: '',
-        PreserveMessageIDs: false,
+        PreserveMessageIDs: relay?.preserveMessageIds ?? false,
         RecipientAllowlist: '',
       },
       SpamAssassin: false,
-      ChaosEnabled: false,
+      ChaosEnabled: true,
       DuplicatesIgnored: false,
       HideDeleteAllButton: false,
     }),
   );
-
-  for (const method of ['GET', 'PUT'] as const) {
-    app.route({
-      method,
-      url: '/api/v1/chaos',
-      schema: { tags: ['mailpit'], summary: `${method === 'GET' ? 'Read' : 'Set'} chaos triggers (Mailpit); chaos is not enabled in Mailroom: 400` },
-      handler: async (_request, reply) => sendError(reply, CHAOS_OFF),
-    });
-  }
 };

@@ -1,7 +1,8 @@
 import { render } from 'svelte/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import MailboxesView from '../../web/src/components/Mailboxes.svelte';
+import SidebarView from '../../web/src/components/Sidebar.svelte';
 import { activeMailbox, MailboxCounts, mailboxQuery } from '../../web/src/lib/mailboxes.svelte.js';
+import { activeTag, tagQuery } from '../../web/src/lib/tags.svelte.js';
 
 const json = (body: unknown): Response => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
 
@@ -57,7 +58,7 @@ describe('mailbox state', () => {
 
 describe('mailbox sidebar', () => {
   it('lists all mail and every mailbox with its counts, marking the active one, all as text', () => {
-    const { body } = render(MailboxesView, {
+    const { body } = render(SidebarView, {
       props: {
         mailboxes: [
           { address: '<img src=x onerror=alert(1)>@example.com', total: 3, unread: 0 },
@@ -65,6 +66,9 @@ describe('mailbox sidebar', () => {
         ],
         active: 'bob@example.com',
         onselect: () => undefined,
+        tags: [],
+        activeTag: null,
+        ontag: () => undefined,
       },
     });
     const text = body.replace(/<!--.*?-->/gs, '');
@@ -79,5 +83,45 @@ describe('mailbox sidebar', () => {
       [false, '&lt;img src=x onerror=alert(1)>@example.com 0 unread of / 3'],
       [true, 'bob@example.com 2 unread of / 5'],
     ]);
+    expect(text).not.toContain('Tags');
+  });
+
+  it('lists the tags under their own heading with their counts, marking the active one, as text', () => {
+    const { body } = render(SidebarView, {
+      props: {
+        mailboxes: [],
+        active: null,
+        onselect: () => undefined,
+        tags: [
+          { name: '<b>bold</b>', count: 1 },
+          { name: 'Needs review', count: 12 },
+        ],
+        activeTag: 'Needs review',
+        ontag: () => undefined,
+      },
+    });
+    const text = body.replace(/<!--.*?-->/gs, '');
+    expect(text).toMatch(/<nav class="tags" aria-labelledby="tags-heading"><h2 id="tags-heading"[^>]*>Tags<\/h2>/);
+    const tagButtons = [...text.matchAll(/<button((?:[^>"]|"[^"]*")*)>(.*?)<\/button>/gs)]
+      .filter(([, attributes]) => attributes!.includes('data-tag'))
+      .map(([, attributes, inner]) => [attributes!.includes('aria-current="true"'), inner!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()]);
+    expect(tagButtons).toStrictEqual([
+      [false, '&lt;b>bold&lt;/b> 1'],
+      [true, 'Needs review 12'],
+    ]);
+  });
+});
+
+describe('tag search', () => {
+  it('quotes the tag, and finds the tag back from the query ignoring case, quoted or not', () => {
+    expect(tagQuery('Needs review')).toBe('tag:"Needs review"');
+    const tags = [
+      { name: 'Needs review', count: 2 },
+      { name: 'urgent', count: 1 },
+    ];
+    expect(activeTag(' tag:"needs REVIEW" ', tags)).toBe('Needs review');
+    expect(activeTag('tag:Urgent', tags)).toBe('urgent');
+    expect(activeTag('tag:urgent other', tags)).toBe(null);
+    expect(activeTag('', tags)).toBe(null);
   });
 });
