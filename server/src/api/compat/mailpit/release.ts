@@ -15,8 +15,11 @@ export interface ReleaseRouteDeps {
 
 const IdParams = Type.Object({ id: Type.String({ description: 'A message id; `latest` is not taken here, as in Mailpit' }) });
 
-/** Unconfigured, Mailpit dials host "" port 0 and answers with the refused connection; Mailroom says why. */
-const NO_RELAY = 'SMTP error: no SMTP relay configured: start Mailroom with --smtp-relay HOST:PORT';
+/**
+ * Unconfigured, Mailpit dials host "" port 0 and answers with the refused connection (Linux's
+ * wording). Clients may match it, so Mailroom answers the same and says why in its log.
+ */
+const NO_RELAY = 'SMTP error: error connecting to :0: dial tcp :0: connect: connection refused';
 
 /** httpError, with the bytes Go would write (the text is a byte string). */
 const fail = (reply: FastifyReply, text: string): FastifyReply => reply.code(400).type('text/plain').send(bytesOf(text));
@@ -28,6 +31,18 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EHOSTUNREACH: 'connect: no route to host',
   ENETUNREACH: 'connect: network is unreachable',
 };
+
+/** OpenSSL's words (as Node reports them) for a certificate no trusted authority signed. */
+const UNKNOWN_AUTHORITY = ['self-signed certificate', 'self signed certificate in certificate chain', 'unable to verify the first certificate', 'unable to get local issuer certificate'];
+
+/**
+ * A refused certificate as Go's crypto/tls words it, where Node's text says the same; any other
+ * TLS failure in Node's words, without the hint Node 24 appends after a semicolon.
+ */
+function tlsFailureText(message: string): string {
+  const reason = message.split(';')[0]!;
+  return UNKNOWN_AUTHORITY.includes(reason) ? 'tls: failed to verify certificate: x509: certificate signed by unknown authority' : reason;
+}
 
 /** A failed relay in the words of Mailpit's smtpd.Relay (Go's net/smtp), after its `SMTP error: `. */
 function relayErrorText(error: DeliveryError, relay: RelaySettings): string {
@@ -43,7 +58,7 @@ function relayErrorText(error: DeliveryError, relay: RelaySettings): string {
     case 'hello':
       return `error saying HELO/EHLO to ${address}: ${reply}`;
     case 'tls':
-      return implicitTls ? `TLS dial error: ${error.message}` : `error creating StartTLS config: ${reply}`;
+      return implicitTls ? `TLS dial error: ${tlsFailureText(error.message)}` : `error creating StartTLS config: ${error.reply ?? tlsFailureText(error.message)}`;
     case 'auth':
       return `error response to AUTH command: ${reply}`;
     case 'mail':
@@ -104,7 +119,10 @@ export const releaseRoute: FastifyPluginAsync<ReleaseRouteDeps> = async (app, { 
       const senderField = headerGet(header.value, 'Sender');
       const sender = senderField === '' ? null : parseAddressList(senderField);
       const envelopeFrom = sender?.ok && sender.value.length > 0 ? sender.value[0]! : from.value[0]!;
-      if (relay === null) return fail(reply, NO_RELAY);
+      if (relay === null) {
+        request.log.warn('Mailpit release refused: no relay configured; start Mailroom with --smtp-relay HOST:PORT');
+        return fail(reply, NO_RELAY);
+      }
       try {
         await relayMessage(relay, bytesOf(envelopeFrom).toString('utf8'), recipients, message.raw);
       } catch (error) {
