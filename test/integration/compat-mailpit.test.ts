@@ -319,6 +319,16 @@ describe('reading captured mail with the mailpit-api client', async () => {
     expect([noHtml.status, noHtml.type, noHtml.text]).toStrictEqual([404, 'text/plain; charset=utf-8', 'This message does not contain a HTML part']);
   });
 
+  it('opens every link in a new window with embed=1, leaving the rest of the HTML as it was', async () => {
+    const room = await mailroomForTest();
+    await send(room, { subject: 'links', html: '<p><a href="https://a.test/x?a=1&amp;b=2" target="_self" rel="opener">one</a> <A HREF=/two>two</A> <b>keep</b></p>' });
+    const client = new MailpitClient(room.apiUrl);
+    expect(await client.renderMessageHTML('latest', 1)).toBe(
+      '<p><a href="https://a.test/x?a=1&amp;b=2" target="_blank" rel="noreferrer noopener">one</a> <a href="/two" target="_blank" rel="noreferrer noopener">two</A> <b>keep</b></p>',
+    );
+    expect(await client.renderMessageHTML('latest')).toBe('<p><a href="https://a.test/x?a=1&amp;b=2" target="_self" rel="opener">one</a> <A HREF=/two>two</A> <b>keep</b></p>');
+  });
+
   it("redirects cypress-mailpit's //view/ paths and /view/latest as Go's mux and Mailpit do", async () => {
     const double = await request(mailroom, 'GET', `//view/${ids.rich}.txt?x=1`);
     expect([double.status, double.headers.get('location'), double.type]).toStrictEqual([301, `/view/${ids.rich}.txt?x=1`, 'text/html; charset=utf-8']);

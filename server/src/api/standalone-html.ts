@@ -71,7 +71,8 @@ function keepElement(name: string, attribs: Record<string, string>): boolean {
   return !(name === 'meta' && (attribs['http-equiv'] ?? '').toLowerCase().includes('refresh'));
 }
 
-function startTag(name: string, attribs: Record<string, string>): string {
+/** An element's start tag written back with its attributes quoted and escaped (form submission attributes left out). */
+export function startTag(name: string, attribs: Record<string, string>): string {
   let tag = `<${name}`;
   for (const [attribute, value] of Object.entries(attribs)) {
     if (ATTRIBUTE_NAME.test(attribute) && !FORM_SUBMISSION_ATTRIBUTES.has(attribute)) tag += ` ${attribute}="${escapeHtml(value)}"`;

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { MailpitContext } from './context.js';
 import { linkInlineImages } from './inline-images.js';
-import type { Query } from '../go-values.js';
+import { queryGet, type Query } from '../go-values.js';
+import { linksInNewWindow } from './embed.js';
 import { LENIENT } from './params.js';
 import { enmimeBodies, listed } from './parts.js';
 import { sendMessageNotFound, sendText } from './replies.js';
@@ -35,9 +36,10 @@ export const viewRoutes: FastifyPluginAsync<ViewRoutesDeps> = async (app, { cont
       schema: {
         tags: ['mailpit'],
         summary: "A message's HTML or text part on its own, marking it read; /view/latest redirects to the newest (Mailpit)",
-        description: '`cid:` images in the HTML point at /api/v1/message/{id}/part/{partId}. Mailpit\'s `?embed=1` is ignored: no script is added to mail HTML here.',
+        description:
+          '`cid:` images in the HTML point at /api/v1/message/{id}/part/{partId}. With `?embed=1` every link gets target="_blank" and rel="noreferrer noopener", as in Mailpit; Mailpit\'s height-posting script is not added, since the page runs no script.',
         params: FileParams,
-        querystring: Type.Object({ query: Type.Optional(Type.String()), tz: Type.Optional(Type.String()) }),
+        querystring: Type.Object({ query: Type.Optional(Type.String()), tz: Type.Optional(Type.String()), embed: Type.Optional(Type.String()) }),
       },
     },
     async (request, reply) => {
@@ -62,7 +64,8 @@ export const viewRoutes: FastifyPluginAsync<ViewRoutesDeps> = async (app, { cont
       if (!html) return sendText(reply, 200, bodies.text, 'text/plain; charset=utf-8');
       const parts = [...listed(facts.view.inlines), ...listed(facts.view.others), ...listed(facts.view.attachments)];
       reply.header('content-security-policy', VIEW_POLICY);
-      return sendText(reply, 200, linkInlineImages(bodies.html, message.id, parts), 'text/html; charset=utf-8');
+      const page = linkInlineImages(bodies.html, message.id, parts);
+      return sendText(reply, 200, queryGet(query, 'embed') === '1' ? linksInNewWindow(page) : page, 'text/html; charset=utf-8');
     },
   );
 
