@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
 import type { Envelope, StoredMessage } from '../store/types.js';
@@ -28,7 +29,8 @@ export interface ComposeSpec {
   html?: string;
   attachments: readonly ComposedAttachment[];
   headers: Readonly<Record<string, string>>;
-  messageId: string;
+  /** Angle brackets included; a new `<uuid@mailroom>` unless given. */
+  messageId?: string;
 }
 
 /** Headers the fields above write; setting them by name as well would give a message two of them. */
@@ -69,7 +71,7 @@ export async function composeMessage(spec: ComposeSpec): Promise<{ raw: Buffer; 
     subject: spec.subject,
     text: spec.text,
     html: spec.html,
-    messageId: spec.messageId,
+    messageId: spec.messageId ?? `<${randomUUID()}@mailroom>`,
     date: new Date(),
     headers: { ...spec.headers },
     attachments: spec.attachments.map((a) => ({

@@ -90,7 +90,8 @@ function allAddresses(headers: readonly HeaderField[], lowerName: string): Addre
   return list;
 }
 
-function parseAddresses(value: string | undefined): Address[] {
+/** An address-list header value as addresses, names' encoded words decoded, sharing no memory with the header. */
+export function parseAddresses(value: string | undefined): Address[] {
   if (!value) return [];
   return addressparser(value, { flatten: true }).map((entry) => ({
     name: detach(decodeWords(entry.name ?? '')),

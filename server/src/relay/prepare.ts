@@ -41,17 +41,23 @@ function headerFields(raw: Buffer): Field[] {
   return fields;
 }
 
-/** Go's time.RFC1123Z layout in the server's time zone, as Mailpit dates a release. */
-export function rfc1123z(date: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * Go's time.RFC1123Z layout: in the server's time zone, as Mailpit dates a release, or in UTC
+ * (an epoch time), as MailHog writes its Received field.
+ */
+export function rfc1123z(time: Date | number): string {
   const two = (n: number): string => String(n).padStart(2, '0');
-  const offset = -date.getTimezoneOffset();
+  const utc = typeof time === 'number';
+  const date = utc ? new Date(time) : time;
+  const [day, dom, month, year, hours, minutes, seconds] = utc
+    ? [date.getUTCDay(), date.getUTCDate(), date.getUTCMonth(), date.getUTCFullYear(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
+    : [date.getDay(), date.getDate(), date.getMonth(), date.getFullYear(), date.getHours(), date.getMinutes(), date.getSeconds()];
+  const offset = utc ? 0 : -date.getTimezoneOffset();
   const zone = `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
-  return (
-    `${days[date.getDay()]}, ${two(date.getDate())} ${months[date.getMonth()]} ${date.getFullYear()} ` +
-    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zone}`
-  );
+  return `${DAYS[day]}, ${two(dom)} ${MONTHS[month]} ${year} ${two(hours)}:${two(minutes)}:${two(seconds)} ${zone}`;
 }
 
 /**

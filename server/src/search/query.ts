@@ -1,7 +1,7 @@
 import type { Address } from '../mime/digest.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
 import type { MessageFilter } from '../store/message-store.js';
-import { hasTag, tagsOf } from '../store/tags.js';
+import { hasAnyTag, hasTag } from '../store/tags.js';
 import { SEEN, type StoredMessage } from '../store/types.js';
 
 /** A query the user must fix; the API answers it with 400. */
@@ -195,7 +195,7 @@ function termMatcher(term: Term, bodyText: TextSource): Matcher {
     case 'is':
       if (lower === 'read') return (m) => m.flags.has(SEEN);
       if (lower === 'unread') return (m) => !m.flags.has(SEEN);
-      if (lower === 'tagged') return (m) => tagsOf(m).length > 0;
+      if (lower === 'tagged') return hasAnyTag;
       throw new QueryError(`is: knows only "read", "unread" and "tagged", got "${value}"`);
     case 'tag':
       // A whole tag, ignoring case, as IMAP's KEYWORD and Mailpit's tag: compare.

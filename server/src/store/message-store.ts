@@ -101,7 +101,7 @@ export class MessageStore {
       smtp: incoming.smtp,
       receivedAt: incoming.receivedAt ?? Date.now(),
       digest,
-      flags: flags.size > 0 ? flags : NO_FLAGS,
+      flags,
       slot: this.slots.length,
     };
     this.slots.push(entry);

@@ -31,6 +31,11 @@ export function tagsOf(message: { readonly flags: ReadonlySet<string> }): string
   return tags;
 }
 
+export function hasAnyTag(message: { readonly flags: ReadonlySet<string> }): boolean {
+  for (const flag of message.flags) if (isTag(flag)) return true;
+  return false;
+}
+
 export function hasTag(message: { readonly flags: ReadonlySet<string> }, lowerName: string): boolean {
   for (const flag of message.flags) if (isTag(flag) && flag.toLowerCase() === lowerName) return true;
   return false;
@@ -49,6 +54,13 @@ const MAILPIT_MAX_LENGTH = 100;
 export function cleanTag(text: string): string | null {
   const cleaned = text.replace(MAILPIT_INVALID, ' ').split(' ').filter((word) => word !== '').join(' ').slice(0, MAILPIT_MAX_LENGTH).trim();
   return cleaned === '' ? null : cleaned;
+}
+
+/** Tag names in order ignoring case, as the store lists them and Mailpit (SQLite's NOCASE) does. */
+export function byTagName(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 interface TagCount {
@@ -95,8 +107,6 @@ export class TagIndex {
 
   /** Every tag in use with its count, by name ignoring case (as Mailpit orders them). */
   list(): TagCount[] {
-    return [...this.byLower.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, { name, count }]) => ({ name, count }));
+    return [...this.byLower.values()].sort((a, b) => byTagName(a.name, b.name)).map(({ name, count }) => ({ name, count }));
   }
 }

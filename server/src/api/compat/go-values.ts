@@ -22,3 +22,13 @@ export function goInt64(text: unknown): bigint | null {
   const value = BigInt(`${match[1]}${match[2]}`);
   return value >= INT64_MIN && value <= INT64_MAX ? value : null;
 }
+
+/**
+ * Go strings are bytes; compat code holds them as "byte strings", one latin1 character per byte,
+ * so that lengths, escapes and comparisons go by bytes as Go's do. This is text (UTF-8 in
+ * SMTPUTF8 envelopes) as a Go string.
+ */
+export const byteString = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
+/** The bytes a byte string holds, as Go writes a string. */
+export const bytesOf = (bytes: string): Buffer => Buffer.from(bytes, 'latin1');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addressparser from 'nodemailer/lib/addressparser';
@@ -100,7 +99,6 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
           html: body.html,
           attachments,
           headers,
-          messageId: `<${randomUUID()}@mailroom>`,
         });
       } catch (error) {
         if (error instanceof ComposeError) throw badRequest(error.message);

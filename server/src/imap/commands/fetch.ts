@@ -2,6 +2,7 @@ import { parseFetch, renderFetchParts } from '../fetch/index.js';
 import { flagList } from '../fetch/flags.js';
 import { SELECTED, bad, expectArgs, keyword, no, type CommandSpec } from './command.js';
 import { parseFlags } from './flags.js';
+import { hasTag, isTag } from '../../store/tags.js';
 
 /**
  * RFC 3501 §6.4.5. A body section fetched without PEEK sets \Seen, and the
@@ -15,14 +16,6 @@ import { parseFlags } from './flags.js';
  * INTERNALDATE as they were, NIL or empty values for the rest, and the
  * tagged OK says [EXPUNGEISSUED] (RFC 5530).
  */
-/** Keywords compare ignoring case, as SEARCH KEYWORD does and as the store keeps tags; system flags are canonical already. */
-function holds(flags: ReadonlySet<string>, flag: string): boolean {
-  if (flags.has(flag) || flag.startsWith('\\')) return flags.has(flag);
-  const lower = flag.toLowerCase();
-  for (const held of flags) if (held.toLowerCase() === lower) return true;
-  return false;
-}
-
 export const fetch: CommandSpec = {
   states: SELECTED,
   uid: true,
@@ -57,6 +50,9 @@ export const fetch: CommandSpec = {
  * RFC 3501 §6.4.6. Messages expunged elsewhere are left alone (RFC 2180
  * §4.2); the FETCH responses stream as FETCH's do.
  */
+/** Keywords compare ignoring case, as SEARCH KEYWORD does and as the store keeps tags; system flags are canonical already. */
+const holds = (flags: ReadonlySet<string>, flag: string): boolean => flags.has(flag) || (isTag(flag) && hasTag({ flags }, flag.toLowerCase()));
+
 export const store: CommandSpec = {
   states: SELECTED,
   uid: true,

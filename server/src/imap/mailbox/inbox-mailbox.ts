@@ -8,14 +8,21 @@ import { Mailbox, type NewMessage } from './mailbox.js';
 /** Shared by every message dropped without flags, and by those dropped all at once (the store was cleared). */
 const NO_FLAGS: ReadonlySet<string> = new Set();
 
+/** The store gives a message a new flag set on every change, so each set's IMAP form is worked out once (FETCH, SEARCH and STORE read it per message). */
+const imapForms = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
 /**
  * The store's tags are INBOX's keywords. A tag may hold spaces (Mailpit's do)
  * and a keyword is an atom (RFC 3501 §9), so IMAP writes each space as `+`,
  * which no tag holds (store/tags.ts): the mapping goes both ways unchanged.
  */
 function imapFlags(flags: ReadonlySet<string>): ReadonlySet<string> {
-  for (const flag of flags) if (flag.includes(' ')) return new Set([...flags].map((f) => f.replaceAll(' ', '+')));
-  return flags;
+  let mapped = imapForms.get(flags);
+  if (mapped === undefined) {
+    mapped = [...flags].some((f) => f.includes(' ')) ? new Set([...flags].map((f) => f.replaceAll(' ', '+'))) : flags;
+    imapForms.set(flags, mapped);
+  }
+  return mapped;
 }
 
 function storeFlags(flags: readonly string[]): string[] {

@@ -4,14 +4,10 @@ import type { MessageStore } from '../../../store/message-store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { goJsonPieces } from './go-encode.js';
 import { mailhogMessage } from './message.js';
+import { MAX_UNSENT_BYTES } from '../ws-hub.js';
 
-/**
- * Unsent bytes a client may have queued before it is dropped. A reader that
- * stops reading would otherwise keep every message sent after it stopped in
- * memory; a listener that keeps up never comes near this, since each event is
- * written whole before the next is checked.
- */
-export const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
+/** The bound a WebSocket client has too (ws-hub.ts): a listener that keeps up never comes near it. */
+export { MAX_UNSENT_BYTES };
 
 /** How often MailHog writes its keep-alive, which also finds connections that died silently. */
 const KEEPALIVE_MS = 60_000;

@@ -1,7 +1,9 @@
 import { parseMediaType } from '../../../mime/content-fields.js';
 import { MAX_MIME_PARTS } from '../../../mime/part-index.js';
 import type { StoredMessage } from '../../../store/types.js';
+import { rfc1123z } from '../../../relay/prepare.js';
 import { goTime } from '../go-json.js';
+import { byteString } from '../go-values.js';
 
 /*
  * MailHog's data.Message (mailhog/data message.go), built from a stored
@@ -93,16 +95,16 @@ export function mailhogMessage(stored: StoredMessage): Message {
   const { mailFrom, rcptTo } = stored.envelope;
   return {
     ID: stored.id,
-    From: pathOf(bytes(mailFrom)),
-    To: rcptTo.length > 0 ? rcptTo.map((to) => pathOf(bytes(to))) : null,
+    From: pathOf(byteString(mailFrom)),
+    To: rcptTo.length > 0 ? rcptTo.map((to) => pathOf(byteString(to))) : null,
     Content: content,
     Created: goTime(stored.receivedAt),
     MIME: mime,
     Raw: {
-      From: bytes(mailFrom),
-      To: rcptTo.length > 0 ? rcptTo.map(bytes) : null,
+      From: byteString(mailFrom),
+      To: rcptTo.length > 0 ? rcptTo.map(byteString) : null,
       Data: data,
-      Helo: bytes(stored.smtp.helo ?? ''),
+      Helo: byteString(stored.smtp.helo ?? ''),
     },
   };
 }
@@ -116,18 +118,13 @@ export function topContent(stored: StoredMessage): Content {
 
 /** An envelope address as search matches it: Go's `Mailbox + "@" + Domain` of its Path, the source route left out. */
 export function envelopeAddress(address: string): string {
-  const path = pathOf(bytes(address));
+  const path = pathOf(byteString(address));
   return `${path.Mailbox}@${path.Domain}`;
 }
 
 /** MailHog keeps DATA without the CRLF before the terminating dot; Mailroom keeps it as part of the message. */
 function smtpData(raw: Buffer): Buffer {
   return raw.length >= 2 && raw[raw.length - 2] === 0x0d && raw[raw.length - 1] === 0x0a ? raw.subarray(0, raw.length - 2) : raw;
-}
-
-/** Text (UTF-8 in SMTPUTF8 envelopes) as a Go string. */
-function bytes(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1');
 }
 
 /** data.ContentFromString. */
@@ -226,9 +223,9 @@ function addArrivalHeaders(headers: Headers, stored: StoredMessage): void {
     else if (lower === 'return-path') returnPath = name;
   }
   if (!hasMessageId) headers.set('Message-ID', [stored.id]);
-  const helo = bytes(stored.smtp.helo ?? '');
+  const helo = byteString(stored.smtp.helo ?? '');
   append(headers, received, `from ${helo} by ${MAILHOG_HOSTNAME} (MailHog)\r\n          id ${stored.id}; ${rfc1123z(stored.receivedAt)}`);
-  append(headers, returnPath, `<${bytes(stored.envelope.mailFrom)}>`);
+  append(headers, returnPath, `<${byteString(stored.envelope.mailFrom)}>`);
 }
 
 function append(headers: Headers, name: string, value: string): void {
@@ -237,15 +234,3 @@ function append(headers: Headers, name: string, value: string): void {
   else headers.set(name, [value]);
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Go's time.RFC1123Z layout, in UTC as Created is. */
-function rfc1123z(epochMs: number): string {
-  const date = new Date(epochMs);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return (
-    `${DAYS[date.getUTCDay()]}, ${two(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`
-  );
-}

@@ -1,3 +1,5 @@
+import { trimChars } from '../../../match/trim-chars.js';
+import { byteString } from '../go-values.js';
 import type { Content } from './message.js';
 
 /**
@@ -22,7 +24,7 @@ const COPIED = new Map(
  * header, become spaces as Go's server does with line breaks.
  */
 export function partHeaders(part: Content, id: string, index: string): Map<string, string[]> {
-  const headers = new Map<string, string[]>([['Content-Disposition', [headerValue(`attachment; filename="${bytes(id)}-part-${bytes(index)}"`)]]]);
+  const headers = new Map<string, string[]>([['Content-Disposition', [headerValue(`attachment; filename="${byteString(id)}-part-${byteString(index)}"`)]]]);
   for (const [name, values] of part.Headers) {
     const canonical = COPIED.get(name.toLowerCase());
     if (canonical === undefined) continue;
@@ -53,16 +55,7 @@ export function partIndex(text: string): number {
   return /^[+-]?\d+$/.test(text) ? Number(text) : 0;
 }
 
-function bytes(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1');
-}
-
 /** Go's server writes line breaks in a value as spaces and trims spaces and tabs (not latin1's 0xA0, a UTF-8 continuation byte here). */
 function headerValue(value: string): string {
-  const spaced = value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' ');
-  let start = 0;
-  let end = spaced.length;
-  while (start < end && (spaced[start] === ' ' || spaced[start] === '\t')) start += 1;
-  while (end > start && (spaced[end - 1] === ' ' || spaced[end - 1] === '\t')) end -= 1;
-  return spaced.slice(start, end);
+  return trimChars(value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' '), ' \t');
 }

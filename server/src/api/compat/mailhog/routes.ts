@@ -66,7 +66,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
     json.close();
     search.close();
   });
-  await app.register(webSocketRoutes, { store });
+  await app.register(webSocketRoutes, { store, json });
 
   // MailHog reads a release body as JSON whatever its Content-Type (the npm client sends none).
   app.removeAllContentTypeParsers();

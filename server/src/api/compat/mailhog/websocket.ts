@@ -3,8 +3,10 @@ import type { WebSocket } from 'ws';
 import type { MessageStore } from '../../../store/message-store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { notWebSocket, SocketHub } from '../ws-hub.js';
-import { goJsonPieces } from './go-encode.js';
-import { mailhogMessage } from './message.js';
+import type { MessageJson } from './message-json.js';
+
+/** gorilla's WriteJSON ends each frame as json.Encoder does. */
+const NEWLINE = Buffer.from('\n');
 
 /**
  * MailHog's GET /api/v2/websocket (MailHog-Server websockets/): one text
@@ -19,7 +21,9 @@ export class MailhogWebSocket {
     if (this.hub.size === 0) return;
     let json: Buffer;
     try {
-      json = Buffer.from(`${[...goJsonPieces(mailhogMessage(message), { indent: false })].join('')}\n`, 'utf8');
+      // The JSON GET /api/v1/messages/{id} answers with, kept for the listings that follow.
+      const encoded = this.json.of(message);
+      json = Buffer.concat([...(Buffer.isBuffer(encoded) ? [encoded] : [...encoded].map((piece) => Buffer.from(piece))), NEWLINE]);
     } catch (error) {
       // A message whose JSON outgrows V8's largest string; the clients miss this one frame.
       this.logger.warn({ err: error, id: message.id }, 'MailHog websocket: could not encode message');
@@ -35,6 +39,7 @@ export class MailhogWebSocket {
 
   constructor(
     private readonly store: MessageStore,
+    private readonly json: MessageJson,
     private readonly logger: FastifyBaseLogger,
   ) {
     this.hub = new SocketHub('MailHog websocket', logger);
@@ -53,10 +58,11 @@ export class MailhogWebSocket {
 
 export interface WebSocketRoutesDeps {
   store: MessageStore;
+  json: MessageJson;
 }
 
-export const webSocketRoutes: FastifyPluginAsync<WebSocketRoutesDeps> = async (app, { store }) => {
-  const socket = new MailhogWebSocket(store, app.log);
+export const webSocketRoutes: FastifyPluginAsync<WebSocketRoutesDeps> = async (app, { store, json }) => {
+  const socket = new MailhogWebSocket(store, json, app.log);
   app.addHook('preClose', async () => socket.close());
   app.route({
     method: 'GET',

@@ -1,8 +1,6 @@
-import addressparser from 'nodemailer/lib/addressparser';
 import type { Address } from '../../../mime/digest.js';
-import { searchText } from '../../../mime/digest.js';
+import { parseAddresses, searchText } from '../../../mime/digest.js';
 import { decodeWords, firstHeader, parseHeaderFields } from '../../../mime/headers.js';
-import { MessageCache } from '../../../store/message-cache.js';
 import type { MessageStore } from '../../../store/message-store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { DerivedCache, stringBytes } from '../derived-cache.js';
@@ -63,11 +61,6 @@ function snippetOf(text: string): string {
   return `${bytes.toString('utf8', 0, end)}...`;
 }
 
-function parseList(value: string | undefined): Address[] {
-  if (!value) return [];
-  return addressparser(value, { flatten: true }).map((entry) => ({ name: decodeWords(entry.name ?? ''), address: entry.address ?? '' }));
-}
-
 /** What Go's mail.ParseAddress accepts of an envelope address, near enough: local@domain, both non-empty. */
 function plausibleAddress(address: string): boolean {
   const at = address.lastIndexOf('@');
@@ -90,7 +83,7 @@ function computeFacts(message: StoredMessage): MessageFacts {
   const missing = envelope.rcptTo.filter((rcpt) => plausibleAddress(rcpt) && !listed.has(rcpt.toLowerCase()));
   // Mailpit adds missing recipients only when there is no Bcc header of its own.
   const bcc = digest.bcc.length > 0 ? digest.bcc : missing.map((address) => ({ name: '', address }));
-  const replyTo = parseList(firstHeader(headers, 'reply-to'));
+  const replyTo = parseAddresses(firstHeader(headers, 'reply-to'));
   const messageId = trimChars(header('message-id'), '<>');
   const view = enmimeView(digest.root);
   const to = orNull(digest.to);
@@ -137,20 +130,16 @@ function factsCost(facts: MessageFacts): number {
  * they leave with their message.
  */
 export class MailpitFacts {
-  private readonly facts: MessageCache<MessageFacts>;
+  private readonly facts: DerivedCache<MessageFacts>;
   private readonly texts: DerivedCache<string>;
 
   constructor(store: MessageStore, budgets: { factsBytes: number; textBytes: number }) {
-    this.facts = new MessageCache(store, budgets.factsBytes, factsCost);
+    this.facts = new DerivedCache(store, budgets.factsBytes, computeFacts, factsCost);
     this.texts = new DerivedCache(store, budgets.textBytes, (message) => this.computeSearchText(message), stringBytes);
   }
 
   of(message: StoredMessage): MessageFacts {
-    const cached = this.facts.get(message.id);
-    if (cached !== undefined) return cached;
-    const facts = computeFacts(message);
-    this.facts.set(message.id, facts);
-    return facts;
+    return this.facts.get(message);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import { trimChars } from '../../../match/trim-chars.js';
+import { byteString } from '../go-values.js';
 
 /**
  * What Mailpit's release reads with Go's net/mail (Go 1.25): the header as mail.ReadMessage
@@ -9,12 +10,6 @@ import { trimChars } from '../../../match/trim-chars.js';
  * Go strings are bytes. Here they are "byte strings": JavaScript strings holding one byte per
  * character (latin1), so that UTF-8 is decoded, and refused when invalid, where Go does it.
  */
-
-/** A byte string from text, as Go holds a string: its UTF-8 bytes. */
-export const byteString = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
-
-/** The bytes a byte string holds, as Go writes a string. */
-export const bytesOf = (bytes: string): Buffer => Buffer.from(bytes, 'latin1');
 
 export type GoHeader = ReadonlyMap<string, readonly string[]>;
 

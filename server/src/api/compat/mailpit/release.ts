@@ -4,7 +4,8 @@ import { relayMessage, relayServer, type RelaySettings } from '../../../relay/re
 import { DeliveryError } from '../../../relay/smtp-client.js';
 import type { MessageStore } from '../../../store/message-store.js';
 import { decodeGoStruct } from './go-decode.js';
-import { byteString, bytesOf, headerGet, parseAddress, parseAddressList, readHeader } from './go-mail.js';
+import { byteString, bytesOf } from '../go-values.js';
+import { headerGet, parseAddress, parseAddressList, readHeader } from './go-mail.js';
 import { sendNotFound, sendOk } from './replies.js';
 import { BODY_TOO_LARGE, bodyOf } from './request-body.js';
 

@@ -1,6 +1,6 @@
 import { compileLike } from '../../../match/wildcard.js';
 import type { MessageFilter } from '../../../store/message-store.js';
-import { hasTag, tagsOf } from '../../../store/tags.js';
+import { hasAnyTag, hasTag } from '../../../store/tags.js';
 import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { cleanString, goTrimSpace } from './clean.js';
 import { parseSearchDate } from './dates.js';
@@ -177,7 +177,7 @@ function termTest(word: string, lower: string, exclude: boolean, source: SearchS
     case 'is:unread':
       return flagTest(exclude);
     case 'is:tagged':
-      return exclude ? (m) => tagsOf(m).length === 0 : (m) => tagsOf(m).length > 0;
+      return exclude ? (m) => !hasAnyTag(m) : hasAnyTag;
     case 'has:inline':
     case 'has:inlines':
       return exclude ? (_m, f) => f().inlines === 0 : (_m, f) => f().inlines > 0;

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { MessageStore } from '../../../store/message-store.js';
 import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress, type ComposedAttachment } from '../../compose.js';
 import { goJson } from '../go-json.js';
 import { acceptAnyBody, BODY_TOO_LARGE, bodyOf } from './request-body.js';
+import { sendJson } from './replies.js';
 
 export interface MailpitSendDeps {
   store: MessageStore;
@@ -120,7 +120,6 @@ export const mailpitSendRoute: FastifyPluginAsync<MailpitSendDeps> = async (app,
         ...(html === '' ? {} : { html }),
         attachments: list(f.get('attachments'), 'Attachments').map(attachment),
         headers: { ...customHeaders, 'Return-Path': `<${from.address}>`, ...(tags.length > 0 ? { 'X-Tags': tags.join(', ') } : {}) },
-        messageId: `<${randomUUID()}@mailroom>`,
       });
     } catch (error) {
       if (error instanceof SendError || error instanceof ComposeError) return fail(reply, 400, error.message);
@@ -128,7 +127,7 @@ export const mailpitSendRoute: FastifyPluginAsync<MailpitSendDeps> = async (app,
     }
     try {
       const message = storeComposed(store, composed, request.ip, maxMessageSize);
-      return reply.code(200).header('content-type', 'application/json').send(Buffer.from(goJson({ ID: message.id }, { newline: true })));
+      return sendJson(reply, { ID: message.id });
     } catch (error) {
       if (error instanceof MessageTooLarge) return fail(reply, 413, error.message);
       throw error;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MessageStore } from '../../../store/message-store.js';
-import { cleanTag, tagsOf } from '../../../store/tags.js';
+import { byTagName, cleanTag, tagsOf } from '../../../store/tags.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { decodeGoStruct } from './go-decode.js';
 import { sendError, sendJson, sendOk } from './replies.js';
@@ -10,14 +10,8 @@ export interface TagRoutesDeps {
   store: MessageStore;
 }
 
-const byName = (a: string, b: string): number => {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
-};
-
 /** A message's tags as Mailpit lists them: by name, ignoring case (SQLite's NOCASE). */
-export const mailpitTagsOf = (message: StoredMessage): string[] => tagsOf(message).sort(byName);
+export const mailpitTagsOf = (message: StoredMessage): string[] => tagsOf(message).sort(byTagName);
 
 /** Every tag in use, in the same order (storage.GetAllTags). */
 export const allTags = (store: MessageStore): string[] => store.tags().map((t) => t.name);
