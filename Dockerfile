@@ -17,5 +17,7 @@ ENV MAILROOM_LISTEN=0.0.0.0 NODE_ENV=production MAILROOM_READY_FILE=/tmp/mailroo
 EXPOSE 1025 1110 1143 8025
 # Asks GET /api/health at the address in the ready file; exit 0 once every listener is up.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s CMD ["node", "bin/mailroom.js", "healthcheck"]
+# A place for --data-dir /data that the node user may write: a named volume mounted there takes its owner.
+RUN mkdir /data && chown node:node /data
 USER node
 ENTRYPOINT ["node", "bin/mailroom.js"]

@@ -1,23 +1,31 @@
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CHILD_MAX_MESSAGES } from './lib/child-protocol.js';
 import { machineBusyMs } from './lib/cpu-time.js';
 import { LiveWatcher } from './lib/live-watch.js';
+import { scratchDir, writeMaildirFixture } from './lib/maildir-fixture.js';
 import { ensureMaildev, Maildev, MAILDEV_VERSION } from './lib/maildev.js';
 import { MailroomChild } from './lib/mailroom-child.js';
 import { makeMessages, type BenchMessage } from './lib/messages.js';
+import { persistenceVerdicts, renderPersistenceReport, type IngestFigures, type StartupRow } from './lib/persistence-report.js';
 import { renderReport, type LoadFigures, type MailroomFigures } from './lib/report.js';
 import { runLoad, type LoadResult } from './lib/smtp-load.js';
 import { percentile } from './lib/stats.js';
 import { countOption } from './lib/options.js';
+import { timeStartup } from './lib/startup-load.js';
 
 /*
- * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev --smoke]
+ * npm run bench:smtp [-- --messages N --connections N --warmup N --no-maildev --data-dir --smoke]
  * (or BENCH_MESSAGES, BENCH_CONNECTIONS, BENCH_WARMUP in the environment)
  *
  * Mailroom runs in a child process so its CPU and memory are its own; the
  * same load then goes to MailDev for comparison. Prints one report.
+ * --data-dir instead weighs persistence: the same load on Mailroom in memory
+ * and with a fresh data directory, then the time a start takes to load data
+ * directories of 10,000 and 100,000 messages; it exits 1 when a target is missed.
  * --smoke runs every phase on a few hundred messages, without MailDev (an
  * install from the registry) or targets, so that test/integration/bench-smoke.test.ts
  * can keep this script working in seconds; the figures it prints mean little.
@@ -27,12 +35,17 @@ const MESSAGE_SIZE = 2048;
 const START_TIMEOUT_MS = 30_000;
 const REPLY_TIMEOUT_MS = 30_000;
 const EVENTS_TIMEOUT_MS = 30_000;
+/** Well above the 15 s target for 100,000 messages, yet bounded. */
+const STARTUP_TIMEOUT_MS = 120_000;
 
 interface Settings {
   messages: number;
   connections: number;
   warmup: number;
   maildev: boolean;
+  dataDir: boolean;
+  /** Sizes of the data directories whose loading --data-dir times, in this order. */
+  startupLoads: number[];
   smoke: boolean;
 }
 
@@ -43,6 +56,7 @@ function readSettings(): Settings {
       connections: { type: 'string' },
       warmup: { type: 'string' },
       'no-maildev': { type: 'boolean', default: false },
+      'data-dir': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
     },
   });
@@ -52,6 +66,8 @@ function readSettings(): Settings {
     connections: countOption('connections', values.connections ?? process.env.BENCH_CONNECTIONS, 10, 1, 1000),
     warmup: countOption('warmup', values.warmup ?? process.env.BENCH_WARMUP, smoke ? 50 : 500, 0, CHILD_MAX_MESSAGES),
     maildev: !values['no-maildev'],
+    dataDir: values['data-dir'],
+    startupLoads: smoke ? [1000] : [10_000, 100_000],
     smoke,
   };
 }
@@ -111,27 +127,80 @@ function latencies(from: Float64Array, to: Float64Array): Float64Array {
   return to.map((t, i) => t - from[i]!);
 }
 
-async function benchMailroom(settings: Settings): Promise<MailroomFigures> {
-  const server = await MailroomChild.start(START_TIMEOUT_MS);
+/** Mailroom in its child, in memory or keeping its messages in `dataDir`, with a live client on its events. */
+async function withMailroom<T>(dataDir: string | undefined, work: (server: MailroomChild, live: LiveWatcher) => Promise<T>): Promise<T> {
+  const server = await MailroomChild.start(START_TIMEOUT_MS, [], dataDir);
   try {
     const live = await LiveWatcher.connect(server.apiUrl, 'message:new', START_TIMEOUT_MS);
     try {
-      await warmUp(server, live, settings);
-      const idle = await server.memoryAfterGc();
-      const figures = await timedRun(server, live, 'mailroom', settings);
-      const info = await server.info();
-      if (info.messages !== settings.messages) {
-        throw new Error(`Mailroom holds ${info.messages} messages after the run, expected ${settings.messages}`);
-      }
-      const loaded = await server.memoryAfterGc();
-      await server.deleteAll();
-      const cleared = await server.memoryAfterGc();
-      return { ...figures, rawBytesPerMessage: info.storeBytes / info.messages, idle, loaded, cleared };
+      return await work(server, live);
     } finally {
       live.close();
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** The store's count and size after the timed run, which must hold every message sent. */
+async function heldAfterRun(server: MailroomChild, settings: Settings): Promise<{ messages: number; storeBytes: number }> {
+  const info = await server.info();
+  if (info.messages !== settings.messages) {
+    throw new Error(`Mailroom holds ${info.messages} messages after the run, expected ${settings.messages}`);
+  }
+  return info;
+}
+
+function benchMailroom(settings: Settings): Promise<MailroomFigures> {
+  return withMailroom(undefined, async (server, live) => {
+    await warmUp(server, live, settings);
+    const idle = await server.memoryAfterGc();
+    const figures = await timedRun(server, live, 'mailroom', settings);
+    const info = await heldAfterRun(server, settings);
+    const loaded = await server.memoryAfterGc();
+    await server.deleteAll();
+    const cleared = await server.memoryAfterGc();
+    return { ...figures, rawBytesPerMessage: info.storeBytes / info.messages, idle, loaded, cleared };
+  });
+}
+
+/** The load alone, the same in memory and with a data directory. */
+function benchIngest(settings: Settings, dataDir: string | undefined): Promise<IngestFigures> {
+  return withMailroom(dataDir, async (server, live) => {
+    await warmUp(server, live, settings);
+    const figures = await timedRun(server, live, dataDir === undefined ? 'memory' : 'disk', settings);
+    const info = await heldAfterRun(server, settings);
+    return { ...figures, rawBytesPerMessage: info.storeBytes / info.messages };
+  });
+}
+
+/** Writes a data directory of `count` messages and times a start loading it; every message written must be loaded. */
+async function benchStartup(dir: string, count: number): Promise<StartupRow> {
+  const fixture = writeMaildirFixture(dir, count, MESSAGE_SIZE);
+  const load = await timeStartup(dir, STARTUP_TIMEOUT_MS);
+  if (load.messages !== fixture.messages || load.bytes !== fixture.bytes) {
+    throw new Error(`loading ${dir} gave ${load.messages} messages of ${load.bytes} bytes, but ${fixture.messages} of ${fixture.bytes} were written`);
+  }
+  return { fixture, load };
+}
+
+async function benchPersistence(settings: Settings): Promise<void> {
+  const scratch = scratchDir();
+  try {
+    const memory = await benchIngest(settings, undefined);
+    const disk = await benchIngest(settings, join(scratch.path, 'smtp'));
+    const startup: StartupRow[] = [];
+    for (const count of settings.startupLoads) {
+      const dir = join(scratch.path, `load-${count}`);
+      startup.push(await benchStartup(dir, count));
+      // 100,000 messages take some hundreds of MB on disk.
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const report = { ...settings, memory, disk, startup, scratchDir: scratch.path, targets: !settings.smoke };
+    process.stdout.write(`${renderPersistenceReport(report)}\n`);
+    if (report.targets && persistenceVerdicts(report).some((verdict) => !verdict.ok)) process.exitCode = 1;
+  } finally {
+    scratch.remove();
   }
 }
 
@@ -175,6 +244,10 @@ async function main(): Promise<void> {
   }, 10 * 60_000 + settings.messages * 20);
   watchdog.unref();
 
+  if (settings.dataDir) {
+    await benchPersistence(settings);
+    return;
+  }
   const mailroom = await benchMailroom(settings);
   const maildev = await compareWithMaildev(settings);
   process.stdout.write(`${renderReport({

@@ -1,5 +1,6 @@
-/** The child's store holds this many messages (of ~2 KB, under its 4 GiB byte cap), so no run evicts. */
+/** The child's store holds this many messages (of ~2 KB, under its byte cap in GiB), so no run evicts. */
 export const CHILD_MAX_MESSAGES = 1_000_000;
+export const CHILD_MAX_STORE_GIB = 4;
 
 /** What the benchmark asks the Mailroom child process. */
 export interface ChildRequest {

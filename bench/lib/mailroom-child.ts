@@ -23,9 +23,13 @@ export class MailroomChild {
     });
   }
 
-  /** `nodeOptions` go to the child's Node as well, for instance --cpu-prof to profile Mailroom alone. */
-  static start(timeoutMs: number, nodeOptions: readonly string[] = []): Promise<MailroomChild> {
-    const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [], {
+  /**
+   * `nodeOptions` go to the child's Node as well, for instance --cpu-prof to profile Mailroom alone;
+   * with `dataDir` Mailroom keeps its messages there, in memory only without.
+   */
+  static start(timeoutMs: number, nodeOptions: readonly string[] = [], dataDir?: string): Promise<MailroomChild> {
+    const args = dataDir === undefined ? [] : ['--data-dir', dataDir];
+    const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), args, {
       execArgv: ['--expose-gc', ...nodeOptions],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

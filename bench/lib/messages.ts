@@ -23,12 +23,19 @@ export type Recipient = (seq: number) => { name: string; address: string };
 
 const FIFTY_USERS: Recipient = (seq) => ({ name: `User ${seq % 50}`, address: `user${seq % 50}@example.test` });
 
-/** Realistic-looking mail of about `size` bytes: the usual headers and a body of text lines. */
-export function makeMessages(label: string, count: number, size: number, recipient: Recipient = FIFTY_USERS): BenchMessage[] {
+/** A message's content as the server should store it, before dot-stuffing, and the envelope it goes under. */
+export interface MessageContent {
+  subject: string;
+  mailFrom: string;
+  rcptTo: string;
+  content: string;
+}
+
+/** Realistic-looking mail of about `size` bytes: the usual headers and a body of text lines, one at a time. */
+export function* messageContents(label: string, count: number, size: number, recipient: Recipient = FIFTY_USERS): Generator<MessageContent> {
   // A random run tag keeps subjects unique even against mail left over from another run.
   const run = randomBytes(4).toString('hex');
   const date = new Date().toUTCString().replace('GMT', '+0000');
-  const messages: BenchMessage[] = [];
   for (let seq = 0; seq < count; seq++) {
     const token = `${label}-${run}-${seq}`;
     const { name, address: rcptTo } = recipient(seq);
@@ -45,12 +52,19 @@ export function makeMessages(label: string, count: number, size: number, recipie
       '',
       '',
     ].join('\r\n');
-    const content = head + bodyText(seq, size - head.length);
+    yield { subject, mailFrom: 'sender@example.test', rcptTo, content: head + bodyText(seq, size - head.length) };
+  }
+}
+
+/** The messages of `messageContents`, ready to send. */
+export function makeMessages(label: string, count: number, size: number, recipient: Recipient = FIFTY_USERS): BenchMessage[] {
+  const messages: BenchMessage[] = [];
+  for (const { subject, mailFrom, rcptTo, content } of messageContents(label, count, size, recipient)) {
     // RFC 5321 4.5.2: a line starting with a dot gets one more; none do here, but stay correct.
     const stuffed = content.replace(/(^|\r\n)\./g, '$1..');
     messages.push({
       subject,
-      mailFrom: 'sender@example.test',
+      mailFrom,
       rcptTo,
       wire: Buffer.from(`${stuffed}.\r\n`, 'latin1'),
       rawBytes: Buffer.byteLength(content, 'latin1'),

@@ -1,11 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { startMailroom } from 'mailroom-catcher';
-import { CHILD_MAX_MESSAGES, type ChildMessage, type ChildRequest } from './child-protocol.js';
+import { CHILD_MAX_MESSAGES, CHILD_MAX_STORE_GIB, type ChildMessage, type ChildRequest } from './child-protocol.js';
 
 /*
  * Mailroom in a process of its own, so that its CPU time and memory are not
  * mixed with the load generator's. Started by bench/lib/mailroom-child.ts
- * with --expose-gc; it stops when the parent disconnects or dies.
+ * with --expose-gc, and --data-dir DIR to keep messages on disk; it stops
+ * when the parent disconnects or dies.
  */
 
 const send = (message: ChildMessage, then: () => void = () => undefined): void => {
@@ -24,13 +26,15 @@ async function collect(gc: () => void): Promise<NodeJS.MemoryUsage> {
 }
 
 async function main(gc: () => void): Promise<void> {
+  const { values } = parseArgs({ options: { 'data-dir': { type: 'string' } } });
   const mailroom = await startMailroom({
     smtpPort: 0,
     pop3Port: 0, imapPort: 0,
     httpPort: 0,
     logLevel: 'silent',
     maxMessages: CHILD_MAX_MESSAGES,
-    maxStoreBytes: '4GiB',
+    maxStoreBytes: `${CHILD_MAX_STORE_GIB}GiB`,
+    dataDir: values['data-dir'],
   });
   process.on('message', (request: ChildRequest) => {
     if (request.cmd === 'cpu') send({ type: 'cpu', id: request.id, cpu: process.cpuUsage() });

@@ -67,6 +67,8 @@ export interface MailroomConfig {
   smtpRelay: RelaySettings | null;
   /** Where new messages take tags from: X-Tags headers and plus-addresses by default. */
   autoTags: ReadonlySet<AutoTagSource>;
+  /** Where messages are kept on disk as a Maildir; null keeps them in memory only. */
+  dataDir: string | null;
 }
 
 export type Compat = 'mailpit' | 'mailhog';
@@ -148,6 +150,7 @@ export interface RawSettings {
   smtpRelayReturnPath?: string;
   smtpRelayPreserveMessageIds?: string;
   autoTags?: string;
+  dataDir?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -164,6 +167,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--imaps-port', key: 'imapsPort', env: 'MAILROOM_IMAPS_PORT', arg: 'PORT', help: 'implicit-TLS IMAP port; needs TLS (default off)' },
   { flag: '--imap-auth', key: 'imapAuth', env: 'MAILROOM_IMAP_AUTH', arg: 'USERS', help: 'require these IMAP logins: user:pass,... or @file with one per line (default: any)' },
   { flag: '--imap-idle', key: 'imapIdle', env: 'MAILROOM_IMAP_IDLE', arg: 'SECONDS', help: 'log out IMAP sessions idle this long (default 1800, the RFC 3501 minimum)' },
+  { flag: '--data-dir', key: 'dataDir', env: 'MAILROOM_DATA_DIR', arg: 'DIR', help: 'keep messages on disk in DIR, a Maildir, so they survive a restart; each is written before it is acknowledged (default: memory only)' },
   { flag: '--max-messages', key: 'maxMessages', env: 'MAILROOM_MAX_MESSAGES', arg: 'N', help: 'keep at most N messages, evicting the oldest (default 10000)' },
   { flag: '--max-store-bytes', key: 'maxStoreBytes', env: 'MAILROOM_MAX_STORE_BYTES', arg: 'SIZE', help: 'keep at most SIZE of raw mail, evicting the oldest (default 512MiB)' },
   { flag: '--max-message-size', key: 'maxMessageSize', env: 'MAILROOM_MAX_MESSAGE_SIZE', arg: 'SIZE', help: 'refuse larger messages with SMTP 552 (default 25MiB)' },
@@ -268,6 +272,7 @@ export function resolveConfig(raw: RawSettings): MailroomConfig {
     compat: parseCompat(raw.compat ?? 'mailpit'),
     smtpRelay: resolveRelay(raw),
     autoTags: parseAutoTags(raw.autoTags ?? AUTO_TAG_SOURCES.join(',')),
+    dataDir: raw.dataDir === undefined || raw.dataDir === '' ? null : raw.dataDir,
   };
   checkConsistency(config);
   return config;

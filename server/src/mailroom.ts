@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -20,6 +21,9 @@ import { createPop3Servers } from './pop3/pop3-server.js';
 import { SmtpRuleSet } from './smtp/reject-rules.js';
 import { createSmtpSink } from './smtp/smtp-sink.js';
 import { MessageStore } from './store/message-store.js';
+import { openMaildir, type OpenedMaildir } from './store/maildir/open-maildir.js';
+import { MaildirFolderStores } from './store/maildir/maildir-folders.js';
+import { MemoryFolderStores, type FolderStores } from './store/folder-stores.js';
 import type { AutoTagSource } from './store/auto-tags.js';
 import type { SmtpSecurity } from './relay/smtp-client.js';
 import { loadTls } from './tls.js';
@@ -88,6 +92,8 @@ export interface MailroomOptions {
   smtpRelayReturnPath?: string;
   /** Release messages with their own Message-ID rather than a new one. */
   smtpRelayPreserveMessageIds?: boolean;
+  /** Keep messages on disk in this directory (a Maildir), so they survive a restart; memory only without. */
+  dataDir?: string;
   /** Default 'warn' from code (the CLI defaults to 'info'). */
   logLevel?: LogLevel;
   /** A pino logger to use instead of one made from logLevel. */
@@ -146,6 +152,7 @@ function settingsFromOptions(options: MailroomOptions): RawSettings {
     smtpRelayReturnPath: options.smtpRelayReturnPath,
     smtpRelayPreserveMessageIds: options.smtpRelayPreserveMessageIds === undefined ? undefined : String(options.smtpRelayPreserveMessageIds),
     autoTags: options.autoTags && (options.autoTags.length === 0 ? 'none' : options.autoTags.join(',')),
+    dataDir: options.dataDir,
     apiToken: options.apiToken,
     smtpAuth: logins(options.smtpAuth),
     maxConnections: text(options.maxConnections),
@@ -221,6 +228,30 @@ function limitHttpConnections(server: HttpServer, limits: ConnectionLimits, logg
   });
 }
 
+/** The store and IMAP folders, loaded from the data directory when there is one. */
+async function openStores(config: MailroomConfig, logger: Logger): Promise<{ store: MessageStore; folders: FolderStores }> {
+  const limits = { maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes };
+  if (config.dataDir === null) return { store: new MessageStore(limits, { autoTags: config.autoTags }), folders: new MemoryFolderStores() };
+  const started = performance.now();
+  let opened: OpenedMaildir;
+  try {
+    opened = await openMaildir(config.dataDir, logger);
+  } catch (error) {
+    throw new StartError('--data-dir', (error as Error).message);
+  }
+  let folders: MaildirFolderStores;
+  try {
+    folders = await MaildirFolderStores.open(resolve(config.dataDir), logger);
+  } catch (error) {
+    await opened.journal.close();
+    throw new StartError('--data-dir', (error as Error).message);
+  }
+  opened.journal.countAlso(() => folders.bytes());
+  const store = new MessageStore(limits, { autoTags: config.autoTags, journal: opened.journal, restored: opened.restored });
+  logger.info({ dataDir: config.dataDir, messages: store.size, ms: Math.round(performance.now() - started) }, `Loaded ${store.size} messages from ${config.dataDir}`);
+  return { store, folders };
+}
+
 /** Starts every listener; resolves once all of them accept connections. */
 export async function startMailroom(options: MailroomOptions = {}): Promise<Mailroom> {
   const config = resolveConfig(settingsFromOptions(options));
@@ -229,7 +260,7 @@ export async function startMailroom(options: MailroomOptions = {}): Promise<Mail
 
 export async function startWithConfig(config: MailroomConfig, logger: Logger): Promise<Mailroom> {
   const tls = await loadTls(config.tls);
-  const store = new MessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxStoreBytes }, { autoTags: config.autoTags });
+  const { store, folders } = await openStores(config, logger);
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? '127.0.0.1' : config.listen;
   // One rule set for both SMTP listeners and the API that replaces its rules at run time.
   const smtpRules = new SmtpRuleSet(config.smtpReject);
@@ -259,7 +290,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
   const pop2 = config.pop2Port === null ? null : createPop2Server({ store, logger, credentials: config.pop3Auth, locks: pop3.locks, idleMs: config.pop3IdleSeconds * 1000, throttle, caps });
   if (pop2 && config.pop2Port !== null) listeners.push(netListener('pop2', '--pop2-port', config.pop2Port, pop2.server, pop2.close));
   const imap = createImapServers(
-    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle, caps, ingest: smtp.ingest },
+    { store, logger, tls, credentials: config.imapAuth, idleMs: config.imapIdleSeconds * 1000, maxMessageSize: config.maxMessageSize, version, throttle, caps, ingest: smtp.ingest, folders },
     config.imapsPort !== null,
   );
   // imap.close() ends the sessions of both IMAP listeners.
@@ -292,6 +323,7 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     io.disconnectSockets(true);
     io.engine.close();
     await Promise.all([...listeners.map((l) => l.close?.()), app.close()]);
+    await Promise.all([store.close(), folders.close()]);
   };
 
   try {

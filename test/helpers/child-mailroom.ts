@@ -18,16 +18,24 @@ export interface ChildMailroom {
   stop(): Promise<void>;
 }
 
+export interface ChildLimits {
+  /** Largest file the process may write (RLIMIT_FSIZE, in KiB): a disk that fills up, without a disk. */
+  fileSizeKiB?: number;
+}
+
 /**
  * Mailroom as users run it, `node bin/mailroom.js` in a process of its own,
  * for tests that measure its memory or must survive its crash. Free ports
  * unless `args` name others; stopped when the test that started it finishes,
  * or after the file when started outside a test.
  */
-export async function startChildMailroom(args: readonly string[] = [], timeoutMs = 15_000): Promise<ChildMailroom> {
-  const child = spawn(process.execPath, [bin, '--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', '--imap-port', '0', '--log-level', 'info', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startChildMailroom(args: readonly string[] = [], timeoutMs = 15_000, limits: ChildLimits = {}): Promise<ChildMailroom> {
+  const argv = [bin, '--smtp-port', '0', '--http-port', '0', '--pop3-port', '0', '--imap-port', '0', '--log-level', 'info', ...args];
+  // The shell sets the limit, then becomes Node, so the pid is Mailroom's own.
+  const child =
+    limits.fileSizeKiB === undefined
+      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -f ${limits.fileSizeKiB} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   const stop = (): Promise<void> => stopChild(child);
   // An afterAll registered inside a test never runs, which would leave the process behind.

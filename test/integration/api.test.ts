@@ -144,6 +144,7 @@ describe('HTTP API', () => {
       ports: { smtp: mailroom.ports.smtp, http: mailroom.ports.http },
       messages: 3,
       limits: { maxMessages: 10000, maxStoreBytes: 512 * 1024 * 1024 },
+      dataDir: null,
     });
     expect(info.body.storeBytes).toBeGreaterThan(1000);
     expect((info.body.memory as { rss: number }).rss).toBeGreaterThan(0);

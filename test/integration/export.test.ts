@@ -115,7 +115,7 @@ describe('export limits', () => {
   async function limitedApp(maxMessages: number, maxBytes: number) {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 1e7 });
     for (const subject of ['one', 'two', 'three']) {
-      store.add({ raw: Buffer.from(`Subject: ${subject}\r\n\r\n${subject} body\r\n`), envelope, smtp });
+      await store.add({ raw: Buffer.from(`Subject: ${subject}\r\n\r\n${subject} body\r\n`), envelope, smtp });
     }
     const texts = new BodyTexts(store, 1e6);
     const app = Fastify();

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Mailroom } from 'mailroom-catcher';
 import { ImapClient, imapQuote, literals } from '../helpers/dovecot/imap-client.js';
 import { api, mailroomForTest } from '../helpers/mailroom.js';
 import { send } from '../helpers/send.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /*
  * Mailroom's IMAP server driven by clients none of us wrote, from Debian
@@ -17,15 +17,6 @@ import { SmtpWire } from '../helpers/smtp-wire.js';
  * the user's is read or written. What they did is checked through the REST
  * API and through a bare IMAP session (the Dovecot helpers' ImapClient).
  */
-
-const dirs: string[] = [];
-afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-async function tempDir(name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `mailroom-${name}-`));
-  dirs.push(dir);
-  return dir;
-}
 
 interface Ran {
   code: number | null;

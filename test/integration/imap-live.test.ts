@@ -35,8 +35,9 @@ describe('IMAP sessions live with the store (RFC 3501 §7.4.1, RFC 2180)', () =>
     // Message 2 goes: the IDLE session hears at once; the later numbers shift down.
     await remove(ids[1]!);
     await idler.until(/^\* 2 EXPUNGE$/, from);
+    const afterExpunge = idler.lines.length;
     ids.push(await send(mailroom, { subject: 'm5' }));
-    await idler.until(/^\* 4 EXISTS$/, idler.lines.length - 1);
+    await idler.until(/^\* 4 EXISTS$/, afterExpunge);
     await remove(ids[3]!);
     await idler.until(/^\* 3 EXPUNGE$/, from);
     // SELECT made m1-m3 \Recent for this session (RFC 3501 §6.3.1), so RECENT counts them too.

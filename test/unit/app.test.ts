@@ -35,7 +35,7 @@ describe('message views', () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
     const add = (text: string) =>
       store.add({ raw: Buffer.from(`Subject: s\r\n\r\n${text}\r\n`), envelope: { mailFrom: '', rcptTo: [] }, smtp });
-    const [a, b, c] = [add('a'.repeat(1000)), add('b'.repeat(1000)), add('c'.repeat(1000))];
+    const [a, b, c] = [await add('a'.repeat(1000)), await add('b'.repeat(1000)), await add('c'.repeat(1000))];
     const views = new MessageViews(store, 5000);
     const cache = (views as unknown as { cache: Map<string, unknown> }).cache;
     await views.detail(a);
@@ -45,7 +45,7 @@ describe('message views', () => {
     await views.detail(c);
     expect([...cache.keys()]).toStrictEqual([a.id, c.id]);
     expect((await views.detail(b)).text).toBe(`${'b'.repeat(1000)}\n`);
-    store.delete([b.id]);
+    await store.delete([b.id]);
     expect(cache.has(b.id)).toBe(false);
   });
 });

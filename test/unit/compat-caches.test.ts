@@ -15,9 +15,9 @@ import type { StoredMessage } from '../../server/src/store/types.js';
  * worked out afresh, stay within their budgets and leave with their messages.
  */
 
-function newStore(): { store: MessageStore; add: (raw: string | Buffer, rcptTo?: string[]) => StoredMessage } {
+function newStore(): { store: MessageStore; add: (raw: string | Buffer, rcptTo?: string[]) => Promise<StoredMessage> } {
   const store = new MessageStore({ maxMessages: 100, maxBytes: 64 * 1024 * 1024 });
-  const add = (raw: string | Buffer, rcptTo = ['to@example.com']): StoredMessage =>
+  const add = (raw: string | Buffer, rcptTo = ['to@example.com']): Promise<StoredMessage> =>
     store.add({
       raw: typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw,
       envelope: { mailFrom: 'from@example.com', rcptTo },
@@ -28,10 +28,10 @@ function newStore(): { store: MessageStore; add: (raw: string | Buffer, rcptTo?:
 }
 
 describe('DerivedCache', () => {
-  it('works a value out once per message, keeps none past an eighth of its budget, and forgets deleted messages', () => {
+  it('works a value out once per message, keeps none past an eighth of its budget, and forgets deleted messages', async () => {
     const { store, add } = newStore();
-    const small = add('Subject: small\r\n\r\nx\r\n');
-    const large = add('Subject: large\r\n\r\nx\r\n');
+    const small = await add('Subject: small\r\n\r\nx\r\n');
+    const large = await add('Subject: large\r\n\r\nx\r\n');
     const derived: string[] = [];
     const cache = new DerivedCache(
       store,
@@ -44,7 +44,7 @@ describe('DerivedCache', () => {
     );
     expect([cache.get(small), cache.get(small), cache.get(large), cache.get(large)]).toStrictEqual([small.id, small.id, large.id, large.id]);
     expect(derived).toStrictEqual([small.id, large.id, large.id]);
-    store.delete([small.id]);
+    await store.delete([small.id]);
     cache.get(small);
     cache.get(small);
     // Gone with its message, and not kept again for a message the store no longer has.
@@ -63,13 +63,13 @@ describe("MailHog's message JSON, kept", () => {
   const bytes = (json: Json): string => (Buffer.isBuffer(json) ? json : Buffer.concat([...json].map((piece) => Buffer.from(piece)))).toString('latin1');
   const utf8 = (text: string): string => Buffer.from(text).toString('latin1');
 
-  it('reads exactly as the JSON encoded afresh, for mail kept and for mail too large to keep', () => {
+  it('reads exactly as the JSON encoded afresh, for mail kept and for mail too large to keep', async () => {
     const { store, add } = newStore();
     const json = new MessageJson(store, MESSAGE_JSON_BYTES);
-    const nested = add(
+    const nested = await add(
       'Content-Type: multipart/mixed; boundary=b\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= <&>\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nH\xe4llo \u2028\r\n--b--\r\n',
     );
-    const large = add(`Subject: large\r\n\r\n${'0123456789abcdef\r\n'.repeat((MESSAGE_JSON_BYTES / 16 / 18) | 0)}x\r\n`);
+    const large = await add(`Subject: large\r\n\r\n${'0123456789abcdef\r\n'.repeat((MESSAGE_JSON_BYTES / 16 / 18) | 0)}x\r\n`);
     expect(large.raw.length).toBeGreaterThan(MESSAGE_JSON_BYTES / 16);
     for (const message of [nested, large]) {
       expect(bytes(json.of(message))).toBe(utf8(fresh(message)));
@@ -91,10 +91,10 @@ describe("MailHog's message JSON, kept", () => {
 });
 
 describe("MailHog's search, over texts kept per message", () => {
-  it('finds a needle inside one string only, never across the body and a header or two headers', () => {
+  it('finds a needle inside one string only, never across the body and a header or two headers', async () => {
     const { store, add } = newStore();
     const search = new MailhogSearch(store, SEARCH_TEXT_BYTES);
-    const message = add('From: alpha\r\nTo: beta\r\nX-Empty: \r\n\r\nBODY\0END\r\n', ['one@example.com', 'two@example.com']);
+    const message = await add('From: alpha\r\nTo: beta\r\nX-Empty: \r\n\r\nBODY\0END\r\n', ['one@example.com', 'two@example.com']);
     const hits = (kind: 'from' | 'to' | 'containing', query: string): boolean => search.filter(kind, query)(message);
     expect([hits('containing', 'body\0end'), hits('containing', 'BODY\0E'), hits('containing', '\0')]).toStrictEqual([true, true, true]);
     // The strings are kept joined by that same character: a needle holding it must not match across two of them.
@@ -111,14 +111,14 @@ describe("MailHog's search, over texts kept per message", () => {
 });
 
 describe("Mailpit's subject search, without the facts", () => {
-  it('lowers ASCII letters only, as SQLite LIKE compares', () => {
+  it('lowers ASCII letters only, as SQLite LIKE compares', async () => {
     const { store, add } = newStore();
     const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 1e6 });
     const context = new MailpitContext(store, facts);
-    const ascii = add('Subject: Your ORDER has Shipped\r\n\r\nx\r\n');
-    const accented = add('Subject: =?UTF-8?Q?=C3=89MILE_Order?=\r\n\r\nx\r\n');
+    const ascii = await add('Subject: Your ORDER has Shipped\r\n\r\nx\r\n');
+    const accented = await add('Subject: =?UTF-8?Q?=C3=89MILE_Order?=\r\n\r\nx\r\n');
     // The Kelvin sign and dotted capital I lower to ASCII letters under toLowerCase, not under LIKE.
-    const kelvin = add('Subject: =?UTF-8?Q?Kelvin_=E2=84=AA_=C4=B0?=\r\n\r\nx\r\n');
+    const kelvin = await add('Subject: =?UTF-8?Q?Kelvin_=E2=84=AA_=C4=B0?=\r\n\r\nx\r\n');
     const ids = (query: string): string[] =>
       store
         .page(compileSearch(query, context.source, null), 0, 10)

@@ -41,7 +41,14 @@ describe('configuration', () => {
       compat: 'mailpit',
       autoTags: new Set(['x-tags', 'plus-addresses']),
       smtpRelay: null,
+      dataDir: null,
     });
+  });
+
+  it('keeps the mail in memory unless --data-dir or MAILROOM_DATA_DIR names a directory', () => {
+    expect(resolveConfig(settingsFromArguments({ 'data-dir': './mail' })).dataDir).toBe('./mail');
+    expect(resolveConfig(settingsFromEnv({ MAILROOM_DATA_DIR: '/var/lib/mailroom' })).dataDir).toBe('/var/lib/mailroom');
+    expect(resolveConfig(settingsFromEnv({ MAILROOM_DATA_DIR: '' })).dataDir).toBeNull();
   });
 
   it('reads --api-cors as * or origins, and refuses anything else', () => {

@@ -27,37 +27,37 @@ class TestMailbox extends Mailbox {
     return this.list.slice();
   }
 
-  append(message: NewMessage): ImapMessage {
+  async append(message: NewMessage): Promise<ImapMessage> {
     const added: ImapMessage = { uid: this.next++, raw: message.raw, internalDate: message.internalDate, flags: new Set(message.flags), digest: null };
     this.list.push(added);
     this.events.emit('exists', added);
     return added;
   }
 
-  updateFlags(): void {}
+  async updateFlags(): Promise<void> {}
 
-  expunge(messages: readonly ImapMessage[]): void {
+  async expunge(messages: readonly ImapMessage[]): Promise<void> {
     const gone = new Set(messages);
     this.list = this.list.filter((m) => !gone.has(m));
     this.events.emit('expunge', messages);
   }
 }
 
-const add = (mailbox: TestMailbox, count: number): void => {
-  for (let i = 0; i < count; i++) mailbox.append({ raw: Buffer.from('x'), flags: [], internalDate: 0 });
+const add = async (mailbox: TestMailbox, count: number): Promise<void> => {
+  for (let i = 0; i < count; i++) await mailbox.append({ raw: Buffer.from('x'), flags: [], internalDate: 0 });
 };
 
 describe('SelectedMailbox', () => {
-  it('stops announcing new mail past 10,000 unreported expunges, until the session may be told of them', () => {
+  it('stops announcing new mail past 10,000 unreported expunges, until the session may be told of them', async () => {
     const mailbox = new TestMailbox('INBOX', 1, null);
-    add(mailbox, 10_000);
+    await add(mailbox, 10_000);
     const view = new SelectedMailbox(mailbox, false, {});
     // Gone elsewhere; FETCH, STORE and SEARCH may not say so (RFC 3501 §7.4.1).
-    mailbox.expunge(mailbox.list.slice(0, 9_999));
-    add(mailbox, 1);
+    await mailbox.expunge(mailbox.list.slice(0, 9_999));
+    await add(mailbox, 1);
     expect(view.flush(false)).toStrictEqual(['* 10001 EXISTS', '* 10001 RECENT']);
-    mailbox.expunge(mailbox.list.slice(0, 1));
-    add(mailbox, 2);
+    await mailbox.expunge(mailbox.list.slice(0, 1));
+    await add(mailbox, 2);
     // Each known message costs the session memory: at 10,000 unreported expunges it learns of no more.
     expect(view.flush(false)).toStrictEqual([]);
     expect(view.messages).toHaveLength(10_001);
@@ -73,13 +73,13 @@ const args = (command: string): ReturnType<typeof parseCommand>['args'] => parse
 describe('INBOX as a session sees it', () => {
   it('keeps nothing of a message the store dropped, caches included, while the session still numbers it', async () => {
     const store = new MessageStore({ maxMessages: 2, maxBytes: 1 << 30 });
-    const capture = (subject: string): void => {
+    const capture = async (subject: string): Promise<void> => {
       const raw = Buffer.from(`From: a@example.test\r\nSubject: ${subject}\r\n\r\nSome words about ${subject}.\r\n`);
-      store.add({ raw, envelope: { mailFrom: '', rcptTo: [] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
+      await store.add({ raw, envelope: { mailFrom: '', rcptTo: [] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
     };
-    capture('one');
-    capture('two');
-    const view = new SelectedMailbox(new InboxMailbox(store, 'anyone', 1), false, {});
+    await capture('one');
+    await capture('two');
+    const view = new SelectedMailbox(new InboxMailbox(store, 'anyone'), false, {});
     const first = view.messages[0]!;
     // ENVELOPE and BODYSTRUCTURE, search facts and search text are all cached per message.
     const request = parseFetch(args('FETCH 1 (ENVELOPE BODYSTRUCTURE)').slice(1));
@@ -98,7 +98,7 @@ describe('INBOX as a session sees it', () => {
     };
     const { id, refs } = watch();
 
-    capture('three');
+    await capture('three');
     expect(store.get(id)).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 0));
     gc();

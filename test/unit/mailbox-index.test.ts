@@ -7,15 +7,15 @@ const add = (store: MessageStore, ...rcptTo: string[]) =>
   store.add({ raw: Buffer.from('Subject: s\r\n\r\nbody\r\n'), envelope: { mailFrom: 'a@b.c', rcptTo }, smtp });
 
 describe('mailbox index', () => {
-  it('counts each lower-cased envelope recipient once per message, sorted by address', () => {
+  it('counts each lower-cased envelope recipient once per message, sorted by address', async () => {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 1e6 });
     const index = new MailboxIndex(store);
     expect(index.list()).toStrictEqual([]);
-    add(store, 'Bob@Example.com', 'carol@example.com');
-    add(store, 'bob@example.com', 'BOB@EXAMPLE.COM');
-    add(store, 'alice@example.com');
-    add(store);
-    add(store, '');
+    await add(store, 'Bob@Example.com', 'carol@example.com');
+    await add(store, 'bob@example.com', 'BOB@EXAMPLE.COM');
+    await add(store, 'alice@example.com');
+    await add(store);
+    await add(store, '');
     expect(index.list()).toStrictEqual([
       { address: 'alice@example.com', total: 1, unread: 1 },
       { address: 'bob@example.com', total: 2, unread: 2 },
@@ -24,59 +24,59 @@ describe('mailbox index', () => {
     index.close();
   });
 
-  it('follows read state only when it changes, and forgets deleted and evicted messages', () => {
+  it('follows read state only when it changes, and forgets deleted and evicted messages', async () => {
     const store = new MessageStore({ maxMessages: 3, maxBytes: 1e6 });
     const index = new MailboxIndex(store);
-    const first = add(store, 'x@example.com', 'y@example.com');
-    const second = add(store, 'y@example.com');
-    store.setRead(first.id, true);
-    store.updateFlags(first.id, ['\\Flagged'], []);
-    store.setRead(first.id, true);
+    const first = await add(store, 'x@example.com', 'y@example.com');
+    const second = await add(store, 'y@example.com');
+    await store.setRead(first.id, true);
+    await store.updateFlags(first.id, ['\\Flagged'], []);
+    await store.setRead(first.id, true);
     expect(index.list()).toStrictEqual([
       { address: 'x@example.com', total: 1, unread: 0 },
       { address: 'y@example.com', total: 2, unread: 1 },
     ]);
-    store.setRead(second.id, true);
-    store.setRead(second.id, false);
-    store.delete([second.id, 'unknown']);
+    await store.setRead(second.id, true);
+    await store.setRead(second.id, false);
+    await store.delete([second.id, 'unknown']);
     expect(index.list()).toStrictEqual([
       { address: 'x@example.com', total: 1, unread: 0 },
       { address: 'y@example.com', total: 1, unread: 0 },
     ]);
-    add(store, 'z@example.com');
-    add(store, 'z@example.com');
-    add(store, 'z@example.com');
+    await add(store, 'z@example.com');
+    await add(store, 'z@example.com');
+    await add(store, 'z@example.com');
     // The third of these evicts the first message, the only one to x and y.
     expect(index.list()).toStrictEqual([{ address: 'z@example.com', total: 3, unread: 3 }]);
-    store.clear();
+    await store.clear();
     expect(index.list()).toStrictEqual([]);
-    add(store, 'x@example.com');
+    await add(store, 'x@example.com');
     expect(index.list()).toStrictEqual([{ address: 'x@example.com', total: 1, unread: 1 }]);
     index.close();
   });
 
-  it('starts from the messages already stored and stops listening when closed', () => {
+  it('starts from the messages already stored and stops listening when closed', async () => {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 1e6 });
-    const read = add(store, 'a@example.com');
-    store.setRead(read.id, true);
-    add(store, 'A@example.com');
+    const read = await add(store, 'a@example.com');
+    await store.setRead(read.id, true);
+    await add(store, 'A@example.com');
     const index = new MailboxIndex(store);
     expect(index.list()).toStrictEqual([{ address: 'a@example.com', total: 2, unread: 1 }]);
     index.close();
     expect([store.events.listenerCount('new'), store.events.listenerCount('delete')]).toStrictEqual([0, 0]);
-    add(store, 'b@example.com');
+    await add(store, 'b@example.com');
     expect(index.list()).toStrictEqual([{ address: 'a@example.com', total: 2, unread: 1 }]);
   });
 
-  it('hands out copies, so callers cannot change the counts', () => {
+  it('hands out copies, so callers cannot change the counts', async () => {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 1e6 });
     const index = new MailboxIndex(store);
-    add(store, 'a@example.com');
+    await add(store, 'a@example.com');
     index.list()[0]!.total = 99;
     expect(index.list()).toStrictEqual([{ address: 'a@example.com', total: 1, unread: 1 }]);
   });
 
-  it('agrees with a full recount after a random run of adds, reads, deletes, evictions and clears', () => {
+  it('agrees with a full recount after a random run of adds, reads, deletes, evictions and clears', async () => {
     const store = new MessageStore({ maxMessages: 15, maxBytes: 1e6 });
     const index = new MailboxIndex(store);
     const addresses = ['a@x.test', 'A@X.test', 'b@x.test', 'c@x.test', 'd@x.test'];
@@ -91,10 +91,10 @@ describe('mailbox index', () => {
     for (let step = 0; step < 2000; step++) {
       const action = random(100);
       const stored = store.all();
-      if (action < 50) add(store, ...Array.from({ length: random(4) }, () => addresses[random(addresses.length)]!));
-      else if (action < 80 && stored.length > 0) store.setRead(stored[random(stored.length)]!.id, random(2) === 0);
-      else if (action < 99 && stored.length > 0) store.delete([stored[random(stored.length)]!.id]);
-      else store.clear();
+      if (action < 50) await add(store, ...Array.from({ length: random(4) }, () => addresses[random(addresses.length)]!));
+      else if (action < 80 && stored.length > 0) await store.setRead(stored[random(stored.length)]!.id, random(2) === 0);
+      else if (action < 99 && stored.length > 0) await store.delete([stored[random(stored.length)]!.id]);
+      else await store.clear();
       const expected = new Map<string, { address: string; total: number; unread: number }>();
       for (const message of store.all()) {
         for (const address of new Set(message.envelope.rcptTo.map((a) => a.toLowerCase()))) {

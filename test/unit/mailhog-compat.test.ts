@@ -17,7 +17,7 @@ import { cpuTime } from '../helpers/cpu-time.js';
 
 const store = new MessageStore({ maxMessages: 1000, maxBytes: 512 * 1024 * 1024 });
 
-function stored(raw: string | Buffer, envelope = { mailFrom: 'from@example.com', rcptTo: ['to@example.com'] }): StoredMessage {
+function stored(raw: string | Buffer, envelope = { mailFrom: 'from@example.com', rcptTo: ['to@example.com'] }): Promise<StoredMessage> {
   return store.add({
     raw: typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw,
     envelope,
@@ -30,9 +30,9 @@ const json = (value: unknown, indent = false): string => [...goJsonPieces(value,
 const headersOf = (content: Content): Record<string, string[]> => JSON.parse(json(content.Headers)) as Record<string, string[]>;
 
 describe('MailHog message shape', () => {
-  it('reads headers as ContentFromString does: last occurrence, joined continuations, ": " needed', () => {
+  it('reads headers as ContentFromString does: last occurrence, joined continuations, ": " needed', async () => {
     const message = mailhogMessage(
-      stored(
+      await stored(
         ' Lead: a first line that starts with a space\r\n' +
           'Subject: first\r\n' +
           'Subject: second\r\n' +
@@ -58,8 +58,8 @@ describe('MailHog message shape', () => {
     expect(message.Created).toBe('2024-05-01T10:00:00.12Z');
   });
 
-  it('turns envelope paths into Paths, source routes and all', () => {
-    const message = mailhogMessage(stored('Subject: x\r\n\r\n', { mailFrom: '', rcptTo: ['@a.example,@b.example:user@d.example', 'postmaster', 'ü@exämple.test'] }));
+  it('turns envelope paths into Paths, source routes and all', async () => {
+    const message = mailhogMessage(await stored('Subject: x\r\n\r\n', { mailFrom: '', rcptTo: ['@a.example,@b.example:user@d.example', 'postmaster', 'ü@exämple.test'] }));
     expect(JSON.parse(json({ From: message.From, To: message.To }))).toStrictEqual({
       From: { Relays: null, Mailbox: '', Domain: '', Params: '' },
       To: [
@@ -69,15 +69,15 @@ describe('MailHog message shape', () => {
       ],
     });
     expect(message.Raw.To).toHaveLength(3);
-    const appended = mailhogMessage(stored('Subject: x', { mailFrom: 'a@b', rcptTo: [] }));
+    const appended = mailhogMessage(await stored('Subject: x', { mailFrom: 'a@b', rcptTo: [] }));
     expect([appended.To, appended.Raw.To]).toStrictEqual([null, null]);
     // Without the CRLF SMTP ends DATA with (an IMAP APPEND), the data is kept whole.
     expect(appended.Raw.Data.toString()).toBe('Subject: x');
   });
 
-  it('writes invalid UTF-8 as Go does, one U+FFFD per bad byte, and counts Size in bytes', () => {
+  it('writes invalid UTF-8 as Go does, one U+FFFD per bad byte, and counts Size in bytes', async () => {
     const raw = Buffer.concat([Buffer.from('Subject: caf\xc3\xa9 \xe2\x82 \xff\r\n\r\n', 'latin1'), Buffer.from('\u2028é<')]);
-    const message = mailhogMessage(stored(Buffer.concat([raw, Buffer.from('\r\n')])));
+    const message = mailhogMessage(await stored(Buffer.concat([raw, Buffer.from('\r\n')])));
     expect(json(message.Content.Headers.get('Subject'))).toBe('["café \ufffd\ufffd \ufffd"]');
     expect(json(message.Content.Body)).toBe('"\\u2028é\\u003c"');
     expect(message.Content.Size).toBe(raw.length);
@@ -88,8 +88,8 @@ describe('MailHog message shape', () => {
     expect(json({ Z: [], A: new Map(), N: null, S: 0n + 9223372036854775807n }, true)).toBe('{\n  "Z": [],\n  "A": {},\n  "N": null,\n  "S": 9223372036854775807\n}');
   });
 
-  it('splits multipart bodies on the boundary anywhere, preamble and "--" included', () => {
-    const message = mailhogMessage(stored('Content-Type: multipart/mixed; boundary=b\r\n\r\n\r\n--b\r\n\r\nno header --b inline split\r\n--b--\r\n'));
+  it('splits multipart bodies on the boundary anywhere, preamble and "--" included', async () => {
+    const message = mailhogMessage(await stored('Content-Type: multipart/mixed; boundary=b\r\n\r\n\r\n--b\r\n\r\nno header --b inline split\r\n--b--\r\n'));
     const parts = message.MIME!.Parts!.map((part) => [headersOf(part), part.Body.toString(), part.Size]);
     // The piece before the first delimiter is "\r\n": not empty, so it is a part, empty once trimmed.
     expect(parts).toStrictEqual([
@@ -100,35 +100,35 @@ describe('MailHog message shape', () => {
     ]);
   });
 
-  it(`parses at most ${MAX_NESTING} levels of nested multipart and ${MAX_MIME_PARTS} parts, in time linear in the size`, () => {
+  it(`parses at most ${MAX_NESTING} levels of nested multipart and ${MAX_MIME_PARTS} parts, in time linear in the size`, async () => {
     let body = 'leaf';
     // n1n is no prefix of n10n, as l1 would be of l10: MailHog splits on the delimiter wherever it occurs.
     for (let level = 20; level >= 1; level--) body = `Content-Type: multipart/mixed; boundary=n${level}n\r\n\r\n--n${level}n\r\n${body}\r\n--n${level}n--`;
-    const nested = mailhogMessage(stored(`${body}\r\n`));
+    const nested = mailhogMessage(await stored(`${body}\r\n`));
     let depth = 0;
     for (let mime = nested.MIME; mime !== null; mime = mime.Parts![0]!.MIME) depth += 1;
     expect(depth).toBe(MAX_NESTING);
 
     const many = `Content-Type: multipart/mixed; boundary=b\r\n\r\n${'--b\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(MAX_MIME_PARTS * 5)}--b--\r\n`;
-    const message = stored(many);
+    const message = await stored(many);
     const { result, ms } = cpuTime(() => mailhogMessage(message));
     expect(result.MIME!.Parts).toHaveLength(MAX_MIME_PARTS);
     expect(ms).toBeLessThan(2000);
   });
 
-  it('keeps MIME null unless the header is spelled Content-Type and starts with multipart/', () => {
-    const mime = (header: string): Message['MIME'] => mailhogMessage(stored(`${header}\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n`)).MIME;
-    expect(mime('Content-Type: multipart/mixed; boundary=b')?.Parts).toHaveLength(2);
-    expect(mime('content-type: multipart/mixed; boundary=b')).toBeNull();
-    expect(mime('Content-Type: Multipart/Mixed; boundary=b')).toBeNull();
-    expect(mime('Content-Type: multipart/mixed')).toStrictEqual({ Parts: null });
-    expect(mime('Content-Type: multipart/mixed; boundary="b"')?.Parts).toHaveLength(2);
+  it('keeps MIME null unless the header is spelled Content-Type and starts with multipart/', async () => {
+    const mime = async (header: string): Promise<Message['MIME']> => mailhogMessage(await stored(`${header}\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n`)).MIME;
+    expect((await mime('Content-Type: multipart/mixed; boundary=b'))?.Parts).toHaveLength(2);
+    expect(await mime('content-type: multipart/mixed; boundary=b')).toBeNull();
+    expect(await mime('Content-Type: Multipart/Mixed; boundary=b')).toBeNull();
+    expect(await mime('Content-Type: multipart/mixed')).toStrictEqual({ Parts: null });
+    expect((await mime('Content-Type: multipart/mixed; boundary="b"'))?.Parts).toHaveLength(2);
   });
 });
 
 describe('MailHog search', () => {
-  it('matches envelope then the exact From/To header, and containing the raw body or any header', () => {
-    const message = stored(Buffer.from('From: Sender <header-from@example.com>\r\nCC: cc@example.com\r\nSubject: Grüße\r\n\r\nH=C3=A4llo\r\n'), {
+  it('matches envelope then the exact From/To header, and containing the raw body or any header', async () => {
+    const message = await stored(Buffer.from('From: Sender <header-from@example.com>\r\nCC: cc@example.com\r\nSubject: Grüße\r\n\r\nH=C3=A4llo\r\n'), {
       mailFrom: 'bounce@example.com',
       rcptTo: ['@relay.example:inbox@example.com'],
     });
@@ -281,7 +281,7 @@ describe('MailHog event stream', () => {
   }
   const logger = { warn: () => undefined } as unknown as FastifyBaseLogger;
 
-  it('writes one event per new message, a keepalive each minute, and drops a client that falls behind', () => {
+  it('writes one event per new message, a keepalive each minute, and drops a client that falls behind', async () => {
     vi.useFakeTimers();
     try {
       const events = new EventStream(store, logger);
@@ -291,7 +291,7 @@ describe('MailHog event stream', () => {
       events.add(stalled as unknown as ServerResponse);
       expect(reader.head).toStrictEqual([200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' }]);
 
-      const message = stored('Subject: one\r\n\r\nbody\r\n');
+      const message = await stored('Subject: one\r\n\r\nbody\r\n');
       // Encoded on the next turn of the event loop, not inside the store's add.
       expect(reader.written).toStrictEqual([]);
       vi.advanceTimersByTime(0);
@@ -302,7 +302,7 @@ describe('MailHog event stream', () => {
       expect(reader.written.at(-1)).toBe('keepalive: \n\n');
 
       stalled.writableLength = MAX_UNSENT_BYTES + 1;
-      stored('Subject: two\r\n\r\nbody\r\n');
+      await stored('Subject: two\r\n\r\nbody\r\n');
       vi.advanceTimersByTime(0);
       expect(stalled.destroyed).toBe(true);
       expect(reader.written).toHaveLength(3);
@@ -310,7 +310,7 @@ describe('MailHog event stream', () => {
 
       events.close();
       expect(reader.ended).toBe(true);
-      stored('Subject: after close\r\n\r\n');
+      await stored('Subject: after close\r\n\r\n');
       vi.advanceTimersByTime(120_000);
       expect(reader.written).toHaveLength(3);
     } finally {

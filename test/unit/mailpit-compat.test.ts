@@ -245,17 +245,17 @@ describe("enmime's part ids", () => {
 });
 
 describe('summary facts', () => {
-  it("cut the snippet at 200 bytes as Go's truncate does, with ...", () => {
+  it("cut the snippet at 200 bytes as Go's truncate does, with ...", async () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
     const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 1e6 });
     const add = (body: string) =>
       store.add({ raw: Buffer.from(`Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}`), envelope: { mailFrom: '', rcptTo: [] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
-    expect(facts.of(add('short   and\r\n spaced')).snippet).toBe('short and spaced');
-    expect(facts.of(add('a'.repeat(300))).snippet).toBe(`${'a'.repeat(200)}...`);
+    expect(facts.of(await add('short   and\r\n spaced')).snippet).toBe('short and spaced');
+    expect(facts.of(await add('a'.repeat(300))).snippet).toBe(`${'a'.repeat(200)}...`);
     // 'é' is two bytes: 199 a's and an é end on byte 201, so the é goes.
-    expect(facts.of(add(`${'a'.repeat(199)}é${'b'.repeat(50)}`)).snippet).toBe(`${'a'.repeat(199)}...`);
+    expect(facts.of(await add(`${'a'.repeat(199)}é${'b'.repeat(50)}`)).snippet).toBe(`${'a'.repeat(199)}...`);
     // Go backs off a character that ends exactly on the boundary too.
-    expect(facts.of(add(`${'a'.repeat(198)}é${'b'.repeat(50)}`)).snippet).toBe(`${'a'.repeat(198)}...`);
+    expect(facts.of(await add(`${'a'.repeat(198)}é${'b'.repeat(50)}`)).snippet).toBe(`${'a'.repeat(198)}...`);
   });
 });
 
@@ -271,11 +271,11 @@ describe('probes and runtime stats', () => {
     const ready = await app.inject('/readyz');
     expect([ready.statusCode, ready.headers['content-type'], ready.body]).toStrictEqual([200, undefined, '']);
     const add = () => store.add({ raw: Buffer.from('Subject: s\r\n\r\nx\r\n'), envelope: { mailFrom: '', rcptTo: [] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
-    const first = add();
-    add();
-    add(); // evicts the first
-    store.delete([first.id, store.all()[0]!.id]);
-    store.clear();
+    const first = await add();
+    await add();
+    await add(); // evicts the first
+    await store.delete([first.id, store.all()[0]!.id]);
+    await store.clear();
     const info = (await app.inject('/api/v1/info')).json<{ Version: string; Messages: number; RuntimeStats: Record<string, number> }>();
     expect([info.Version, info.Messages]).toStrictEqual(['9.9.9', 0]);
     expect(info.RuntimeStats).toMatchObject({ SMTPAccepted: 3, SMTPAcceptedSize: 3 * 17, MessagesDeleted: 3 });

@@ -7,7 +7,7 @@ import { compileSearch, MAX_SEARCH_TERMS, SearchError, sizeToBytes, splitArgs } 
 import { MessageStore } from '../../server/src/store/message-store.js';
 
 /** Mailpit's search (internal/storage/search.go v1.30.5) over a store, as the /api/v1/search route runs it. */
-function fixture() {
+async function fixture() {
   const store = new MessageStore({ maxMessages: 100, maxBytes: 10e6 });
   const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 1e6 });
   const context = new MailpitContext(store, facts);
@@ -18,7 +18,7 @@ function fixture() {
       smtp: { helo: null, remoteAddress: null, authUser: null, tls: false },
       receivedAt: options.receivedAt ?? Date.UTC(2024, 0, 31, 12, 0, 0),
     });
-  const reset = add(
+  const reset = await add(
     [
       'From: "Ann Admin" <ann@app.test>',
       'To: Bob Example <bob@example.test>',
@@ -41,7 +41,7 @@ function fixture() {
     ],
     { receivedAt: Date.UTC(2024, 0, 30, 23, 30, 0) },
   );
-  const welcome = add(
+  const welcome = await add(
     [
       'From: carl@app.test',
       'To: =?UTF-8?Q?=C3=89mile?= <emile@example.test>',
@@ -64,7 +64,7 @@ function fixture() {
     ],
     { rcptTo: ['emile@example.test', 'dana@example.test', 'hidden@example.test'], receivedAt: Date.UTC(2024, 1, 1, 0, 30, 0) },
   );
-  const big = add(['From: big@app.test', 'To: team@example.test', 'Subject: Monthly_report 100%', '', 'x'.repeat(3000), ''], {
+  const big = await add(['From: big@app.test', 'To: team@example.test', 'Subject: Monthly_report 100%', '', 'x'.repeat(3000), ''], {
     receivedAt: Date.UTC(2024, 1, 2, 9, 0, 0),
     mailFrom: '',
   });
@@ -117,8 +117,8 @@ describe("Mailpit's search syntax", () => {
     expect(searchZone('Europe/Paris')).toBe('Europe/Paris');
   });
 
-  it('matches address lists as the JSON Mailpit stores them, with LIKE wildcards', () => {
-    const { ids, sorted, reset, welcome, big, all } = fixture();
+  it('matches address lists as the JSON Mailpit stores them, with LIKE wildcards', async () => {
+    const { ids, sorted, reset, welcome, big, all } = await fixture();
     const cases: [string, string[]][] = [
       ['to:bob', sorted(reset)],
       ['TO:Bob@Example.test', sorted(reset)],
@@ -146,8 +146,8 @@ describe("Mailpit's search syntax", () => {
     for (const [query, expected] of cases) expect(ids(query), query).toStrictEqual(expected);
   });
 
-  it('matches subject, message id, flags, attachments, inlines, tags, sizes and dates', () => {
-    const { store, ids, sorted, reset, welcome, big, all } = fixture();
+  it('matches subject, message id, flags, attachments, inlines, tags, sizes and dates', async () => {
+    const { store, ids, sorted, reset, welcome, big, all } = await fixture();
     expect(ids('subject:"reset your"')).toStrictEqual(sorted(reset));
     expect(ids('subject:RESET')).toStrictEqual(sorted(reset));
     expect(ids('subject:Émile')).toStrictEqual(sorted(welcome));
@@ -161,7 +161,7 @@ describe("Mailpit's search syntax", () => {
     expect(ids('tag:anything')).toStrictEqual([]);
     expect(ids('-tag:anything')).toStrictEqual(all);
     expect(ids('is:tagged')).toStrictEqual([]);
-    store.setRead(reset.id, true);
+    await store.setRead(reset.id, true);
     expect(ids('is:read')).toStrictEqual(sorted(reset));
     expect(ids('IS:UNREAD')).toStrictEqual(sorted(welcome, big));
     expect(ids('-is:read')).toStrictEqual(sorted(welcome, big));
@@ -180,8 +180,8 @@ describe("Mailpit's search syntax", () => {
     expect(ids('after:"Feb 1, 2024"')).toStrictEqual(sorted(welcome, big));
   });
 
-  it('searches free words in the headers, the body (HTML as text) and file names', () => {
-    const { ids, sorted, reset, welcome, big, all } = fixture();
+  it('searches free words in the headers, the body (HTML as text) and file names', async () => {
+    const { ids, sorted, reset, welcome, big, all } = await fixture();
     expect(ids('123456')).toStrictEqual(sorted(reset));
     expect(ids('"code is 123456"')).toStrictEqual(sorted(reset));
     expect(ids('CODE 123456')).toStrictEqual(sorted(reset));
@@ -203,17 +203,17 @@ describe("Mailpit's search syntax", () => {
     expect(ids('- -<>')).toStrictEqual([]);
   });
 
-  it("refuses queries past Mailroom's limits instead of running them", () => {
-    const { ids } = fixture();
+  it("refuses queries past Mailroom's limits instead of running them", async () => {
+    const { ids } = await fixture();
     expect(() => ids('x '.repeat(MAX_SEARCH_TERMS + 1))).toThrow(SearchError);
     expect(() => ids('y'.repeat(2000))).toThrow('search query is longer than 1024 characters');
   });
 
-  it('keeps wildcard searches linear however the pattern and the text are made', () => {
+  it('keeps wildcard searches linear however the pattern and the text are made', async () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 10e6 });
     const facts = new MailpitFacts(store, { factsBytes: 1e6, textBytes: 10e6 });
     const context = new MailpitContext(store, facts);
-    store.add({
+    await store.add({
       raw: Buffer.from(`Subject: ${'a'.repeat(900)}\r\n\r\n${'a'.repeat(256 * 1024)}\r\n`),
       envelope: { mailFrom: 'a@app.test', rcptTo: ['b@app.test'] },
       smtp: { helo: null, remoteAddress: null, authUser: null, tls: false },

@@ -73,7 +73,7 @@ describe('inertHtml', () => {
 });
 
 describe('standaloneHtml', () => {
-  it('writes the CSP first, then the header block, then the inert body', () => {
+  it('writes the CSP first, then the header block, then the inert body', async () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
     const raw = Buffer.from(
       [
@@ -88,7 +88,7 @@ describe('standaloneHtml', () => {
         '',
       ].join('\r\n'),
     );
-    const message = store.add({ raw, envelope: { mailFrom: 'shop@example.test', rcptTo: ['ann@example.test'] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
+    const message = await store.add({ raw, envelope: { mailFrom: 'shop@example.test', rcptTo: ['ann@example.test'] }, smtp: { helo: null, remoteAddress: null, authUser: null, tls: false } });
     expect(standaloneHtml(message)).toBe(
       [
         '\uFEFF<!DOCTYPE html>',

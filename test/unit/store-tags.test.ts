@@ -31,9 +31,9 @@ describe('tag names', () => {
 });
 
 describe('tags in the store', () => {
-  it('takes tags from X-Tags and plus-addresses on arrival, X-Tags first, once each ignoring case', () => {
+  it('takes tags from X-Tags and plus-addresses on arrival, X-Tags first, once each ignoring case', async () => {
     const store = autoTagged();
-    const message = store.add(
+    const message = await store.add(
       mail('X-Tags: Billing, =?UTF-8?Q?caf=C3=A9?= , billing\r\nFrom: app+Sender@example.test\r\nTo: "Bob" <bob+Alpha+beta@example.test>\r\nCc: carol+gamma@example.test', [
         'bob+Alpha+beta@example.test',
         'hidden+Delta@example.test',
@@ -45,32 +45,32 @@ describe('tags in the store', () => {
     );
   });
 
-  it('takes none when auto-tagging is off, and keeps flags given on arrival', () => {
+  it('takes none when auto-tagging is off, and keeps flags given on arrival', async () => {
     const store = new MessageStore({ maxMessages: 10, maxBytes: 1e6 });
-    const message = store.add(mail('X-Tags: one\r\nTo: a+two@example.test', ['a+two@example.test'], ['\\Seen', 'Kept']));
+    const message = await store.add(mail('X-Tags: one\r\nTo: a+two@example.test', ['a+two@example.test'], ['\\Seen', 'Kept']));
     expect([...message.flags]).toStrictEqual(['\\Seen', 'Kept']);
     expect(store.tags()).toStrictEqual([{ name: 'Kept', count: 1 }]);
   });
 
-  it('keeps the first spelling while any message carries the tag, and counts per message', () => {
+  it('keeps the first spelling while any message carries the tag, and counts per message', async () => {
     const store = autoTagged();
-    const first = store.add(mail('X-Tags: Invoice'));
-    const second = store.add(mail('X-Tags: INVOICE, invoice'));
+    const first = await store.add(mail('X-Tags: Invoice'));
+    const second = await store.add(mail('X-Tags: INVOICE, invoice'));
     expect(tagsOf(second)).toStrictEqual(['Invoice']);
     expect(store.tags()).toStrictEqual([{ name: 'Invoice', count: 2 }]);
-    store.delete([first.id, second.id]);
+    await store.delete([first.id, second.id]);
     expect(store.tags()).toStrictEqual([]);
-    expect(tagsOf(store.add(mail('X-Tags: INVOICE')))).toStrictEqual(['INVOICE']);
+    expect(tagsOf(await store.add(mail('X-Tags: INVOICE')))).toStrictEqual(['INVOICE']);
   });
 
-  it('replaces tags, keeping system flags, and reports the flags before each change', () => {
+  it('replaces tags, keeping system flags, and reports the flags before each change', async () => {
     const store = autoTagged();
-    const message = store.add(mail('X-Tags: old, keep', undefined, ['\\Flagged']));
+    const message = await store.add(mail('X-Tags: old, keep', undefined, ['\\Flagged']));
     const updates: [string[], string[]][] = [];
     store.events.on('update', (m: StoredMessage, previous) => updates.push([[...previous], [...m.flags]]));
-    store.setTags(message.id, ['KEEP', 'new']);
-    store.setTags(message.id, ['keep', 'New']);
-    store.updateFlags(message.id, ['\\Seen'], []);
+    await store.setTags(message.id, ['KEEP', 'new']);
+    await store.setTags(message.id, ['keep', 'New']);
+    await store.updateFlags(message.id, ['\\Seen'], []);
     expect(updates).toStrictEqual([
       [
         ['\\Flagged', 'old', 'keep'],
@@ -87,32 +87,32 @@ describe('tags in the store', () => {
     ]);
   });
 
-  it('renames and deletes a tag on every message that carries it, a change of case included', () => {
+  it('renames and deletes a tag on every message that carries it, a change of case included', async () => {
     const store = autoTagged();
-    const a = store.add(mail('X-Tags: red, blue'));
-    const b = store.add(mail('X-Tags: RED'));
-    const c = store.add(mail('X-Tags: green'));
-    expect(store.renameTag('Red', 'Crimson')).toBe(2);
+    const a = await store.add(mail('X-Tags: red, blue'));
+    const b = await store.add(mail('X-Tags: RED'));
+    const c = await store.add(mail('X-Tags: green'));
+    expect(await store.renameTag('Red', 'Crimson')).toBe(2);
     expect([a, b, c].map((m) => tagsOf(store.get(m.id)!))).toStrictEqual([['blue', 'Crimson'], ['Crimson'], ['green']]);
-    expect(store.renameTag('crimson', 'CRIMSON')).toBe(2);
+    expect(await store.renameTag('crimson', 'CRIMSON')).toBe(2);
     expect(store.tags()).toStrictEqual([
       { name: 'blue', count: 1 },
       { name: 'CRIMSON', count: 2 },
       { name: 'green', count: 1 },
     ]);
-    expect(store.deleteTag('Crimson')).toBe(2);
-    expect(store.deleteTag('nothing')).toBe(0);
+    expect(await store.deleteTag('Crimson')).toBe(2);
+    expect(await store.deleteTag('nothing')).toBe(0);
     expect([a, b, c].map((m) => tagsOf(store.get(m.id)!))).toStrictEqual([['blue'], [], ['green']]);
     expect(store.hasTag('crimson')).toBe(false);
   });
 
-  it('forgets the tags of evicted and cleared messages', () => {
+  it('forgets the tags of evicted and cleared messages', async () => {
     const store = autoTagged(2);
-    store.add(mail('X-Tags: first'));
-    store.add(mail('X-Tags: second'));
-    store.add(mail('X-Tags: third'));
+    await store.add(mail('X-Tags: first'));
+    await store.add(mail('X-Tags: second'));
+    await store.add(mail('X-Tags: third'));
     expect(store.tags().map((t) => t.name)).toStrictEqual(['second', 'third']);
-    store.clear();
+    await store.clear();
     expect(store.tags()).toStrictEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MessageStore, StoreCapacityError } from '../../server/src/store/message-store.js';
+import { MessageStore } from '../../server/src/store/message-store.js';
+import { StoreCapacityError } from '../../server/src/store/store.js';
 import type { StoredMessage } from '../../server/src/store/types.js';
-import { cpuTime } from '../helpers/cpu-time.js';
+import { cpuTimeAsync } from '../helpers/cpu-time.js';
 
 const smtp = { helo: null, remoteAddress: null, authUser: null, tls: false };
 const incoming = (subject: string, size = 0) => ({
@@ -11,9 +12,10 @@ const incoming = (subject: string, size = 0) => ({
 });
 
 describe('message store', () => {
-  it('gives strictly increasing uids and unique ids, and lists newest first', () => {
+  it('gives strictly increasing uids and unique ids, and lists newest first', async () => {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 1e6 });
-    const added = ['one', 'two', 'three'].map((s) => store.add(incoming(s)));
+    const added: StoredMessage[] = [];
+    for (const s of ['one', 'two', 'three']) added.push(await store.add(incoming(s)));
     expect(added.map((m) => m.uid)).toStrictEqual([1, 2, 3]);
     expect(new Set(added.map((m) => m.id)).size).toBe(3);
     expect(added.every((m) => /^[A-Za-z0-9_-]{16}$/.test(m.id))).toBe(true);
@@ -21,49 +23,49 @@ describe('message store', () => {
     expect(store.since(1, null).map((m) => m.digest.subject)).toStrictEqual(['two', 'three']);
   });
 
-  it('emits events in order: evictions before the new message', () => {
+  it('emits events in order: evictions before the new message', async () => {
     const store = new MessageStore({ maxMessages: 2, maxBytes: 1e6 });
     const log: string[] = [];
     store.events.on('new', (m) => log.push(`new ${m.digest.subject}`));
     store.events.on('delete', (ids) => log.push(`delete ${ids.length}`));
     store.events.on('update', (m) => log.push(`update ${m.digest.subject}`));
     store.events.on('clear', () => log.push('clear'));
-    const first = store.add(incoming('a'));
-    store.add(incoming('b'));
-    store.add(incoming('c'));
-    store.setRead(first.id, true);
+    const first = await store.add(incoming('a'));
+    await store.add(incoming('b'));
+    await store.add(incoming('c'));
+    await store.setRead(first.id, true);
     const [, c] = store.all();
-    store.setRead(c!.id, true);
-    store.setRead(c!.id, true);
-    store.clear();
+    await store.setRead(c!.id, true);
+    await store.setRead(c!.id, true);
+    await store.clear();
     expect(log).toStrictEqual(['new a', 'new b', 'delete 1', 'new c', 'update c', 'clear']);
   });
 
-  it('counts unread and bytes through reads, deletes and evictions', () => {
+  it('counts unread and bytes through reads, deletes and evictions', async () => {
     const store = new MessageStore({ maxMessages: 3, maxBytes: 1e6 });
-    const [a, b] = [store.add(incoming('a')), store.add(incoming('b'))];
-    store.setRead(a.id, true);
+    const [a, b] = [await store.add(incoming('a')), await store.add(incoming('b'))];
+    await store.setRead(a.id, true);
     expect([store.size, store.unread]).toStrictEqual([2, 1]);
-    expect(store.delete([a.id, 'missing', a.id]).map((m) => m.id)).toStrictEqual([a.id]);
+    expect((await store.delete([a.id, 'missing', a.id])).map((m) => m.id)).toStrictEqual([a.id]);
     expect([store.size, store.unread, store.bytes]).toStrictEqual([1, 1, b.raw.length]);
   });
 
-  it('evicts by bytes and refuses a message larger than the store', () => {
+  it('evicts by bytes and refuses a message larger than the store', async () => {
     const store = new MessageStore({ maxMessages: 100, maxBytes: 3000 });
-    for (let i = 0; i < 5; i++) store.add(incoming(`m${i}`, 900));
+    for (let i = 0; i < 5; i++) await store.add(incoming(`m${i}`, 900));
     expect(store.all().map((m) => m.digest.subject)).toStrictEqual(['m2', 'm3', 'm4']);
-    expect(() => store.add(incoming('huge', 4000))).toThrow(StoreCapacityError);
+    await expect(store.add(incoming('huge', 4000))).rejects.toThrow(StoreCapacityError);
     expect(store.size).toBe(3);
   });
 
-  it('stays linear: 50,000 messages with steady eviction and interleaved deletes', () => {
+  it('stays linear: 50,000 messages with steady eviction and interleaved deletes', async () => {
     const store = new MessageStore({ maxMessages: 10_000, maxBytes: 1e9 });
     const raw = Buffer.from('Subject: s\r\n\r\nbody\r\n');
     let kept: StoredMessage | undefined;
-    const { ms } = cpuTime(() => {
+    const { ms } = await cpuTimeAsync(async () => {
       for (let i = 0; i < 50_000; i++) {
-        const message = store.add({ raw, envelope: { mailFrom: '', rcptTo: [] }, smtp });
-        if (i % 3 === 0) store.delete([message.id]);
+        const message = await store.add({ raw, envelope: { mailFrom: '', rcptTo: [] }, smtp });
+        if (i % 3 === 0) await store.delete([message.id]);
         else kept = message;
         if (i % 1000 === 0) store.page(null, 5000, 50);
       }

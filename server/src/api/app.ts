@@ -7,7 +7,7 @@ import { LoginThrottle } from '../guard/login-throttle.js';
 import { packageRoot } from '../paths.js';
 import { BodyTexts } from '../search/body-texts.js';
 import { MailboxIndex } from '../store/mailbox-index.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { Compat } from '../config.js';
 import type { SmtpRuleSet } from '../smtp/reject-rules.js';
 import type { RelaySettings } from '../relay/relay.js';
@@ -39,7 +39,7 @@ import { mailhogRoutes } from './compat/mailhog/routes.js';
 const SEARCH_TEXT_CHARS = 64 * 1024 * 1024;
 
 export interface AppDeps {
-  store: MessageStore;
+  store: Store;
   logger: FastifyBaseLogger;
   version: string;
   listeners: () => ListenerStatus[];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
+import { StoreCapacityError, type Store } from '../store/store.js';
 import type { Envelope, StoredMessage } from '../store/types.js';
 
 export interface ComposedAddress {
@@ -98,10 +98,10 @@ export function composedBodyLimit(maxMessageSize: number): number {
 export class MessageTooLarge extends Error {}
 
 /** Stores a built message as if `remoteAddress` had sent it over SMTP, under the same size limit. */
-export function storeComposed(store: MessageStore, composed: { raw: Buffer; envelope: Envelope }, remoteAddress: string, maxMessageSize: number, tags: readonly string[] = []): StoredMessage {
+export async function storeComposed(store: Store, composed: { raw: Buffer; envelope: Envelope }, remoteAddress: string, maxMessageSize: number, tags: readonly string[] = []): Promise<StoredMessage> {
   if (composed.raw.length > maxMessageSize) throw new MessageTooLarge(`The message would be ${composed.raw.length} bytes, over the ${maxMessageSize} allowed`);
   try {
-    return store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress, authUser: null, tls: false }, flags: tags });
+    return await store.add({ raw: composed.raw, envelope: composed.envelope, smtp: { helo: null, remoteAddress, authUser: null, tls: false }, flags: tags });
   } catch (error) {
     if (error instanceof StoreCapacityError) throw new MessageTooLarge(error.message);
     throw error;

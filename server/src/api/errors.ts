@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { StoreWriteError } from '../store/store.js';
 
 /** An API failure with its HTTP status and a stable machine-readable code. */
 export class HttpError extends Error {
@@ -29,6 +30,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
       return reply.status(error.statusCode).send({ error: error.code, message: error.message });
+    }
+    if (error instanceof StoreWriteError) {
+      request.log.error({ err: error.cause }, 'a change could not be written to the data directory');
+      // 507 (RFC 4918 §11.5) when the disk is full: the client may try again once there is room.
+      return error.full
+        ? reply.status(507).send({ error: 'insufficient_storage', message: 'The data directory is full; nothing was changed' })
+        : reply.status(500).send({ error: 'storage_error', message: 'The change could not be written to the data directory; see the server log' });
     }
     if ('validation' in error && error.validation) {
       return reply.status(400).send({ error: 'bad_request', message: error.message });

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { Access } from './access.js';
 import { SECURITY_HEADERS } from './security-headers.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { StoredMessage } from '../store/types.js';
 import type { MessageSummary } from './schemas.js';
 import { toSummary } from './serialize.js';
@@ -24,7 +24,7 @@ export interface LiveEvents {
  * polling request; JSONP polling, which would let any page read the events
  * through a `<script>` tag, is refused.
  */
-export function attachLive(httpServer: HttpServer, store: MessageStore, access: Access, corsOrigins: readonly string[] = []): Server<Record<string, never>, LiveEvents> {
+export function attachLive(httpServer: HttpServer, store: Store, access: Access, corsOrigins: readonly string[] = []): Server<Record<string, never>, LiveEvents> {
   const io = new Server<Record<string, never>, LiveEvents>(httpServer, {
     serveClient: false,
     // engine.io would end any other upgrade left unanswered for a second; Fastify answers those

@@ -7,7 +7,7 @@ import { findPart } from '../mime/find-part.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
 import { VIEW_PARSER_OPTIONS, viewBodies, type ViewBodies } from '../mime/view-bodies.js';
 import { MessageCache } from '../store/message-cache.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { StoredMessage } from '../store/types.js';
 import { toSummary } from './serialize.js';
 import type { MessageDetail } from './schemas.js';
@@ -33,7 +33,7 @@ interface View {
 export class MessageViews {
   private readonly cache: MessageCache<View>;
 
-  constructor(store: MessageStore, budgetBytes: number) {
+  constructor(store: Store, budgetBytes: number) {
     this.cache = new MessageCache(store, budgetBytes, (view) => view.cost);
   }
 

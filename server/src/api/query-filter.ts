@@ -1,6 +1,6 @@
 import type { BodyTexts } from '../search/body-texts.js';
 import { compileQuery, QueryError } from '../search/query.js';
-import type { MessageFilter } from '../store/message-store.js';
+import type { MessageFilter } from '../store/store.js';
 import { badRequest } from './errors.js';
 
 /** The query language as every route takes it, with its 400 for a query that does not parse. */

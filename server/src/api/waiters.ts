@@ -1,5 +1,5 @@
 import { recipientAddresses } from '../search/query.js';
-import type { MessageFilter, MessageStore } from '../store/message-store.js';
+import type { MessageFilter, Store } from '../store/store.js';
 import type { StoredMessage } from '../store/types.js';
 
 export interface WaitRequest {
@@ -50,7 +50,7 @@ export class Waiters {
     }
   };
 
-  constructor(private readonly store: MessageStore) {
+  constructor(private readonly store: Store) {
     store.events.on('new', this.onNew);
   }
 

@@ -3,15 +3,16 @@ import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { TlsMaterial } from '../tls.js';
+import { MemoryFolderStores, type FolderStores } from '../store/folder-stores.js';
 import { Accounts } from './mailbox/account.js';
 import { FolderQuota } from './mailbox/quota.js';
 import { ImapSession, type ImapContext } from './session.js';
 import { DEFAULT_LIMITS } from './wire/limits.js';
 
 export interface ImapOptions {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   tls: TlsMaterial | null;
   credentials: ReadonlyMap<string, string> | null;
@@ -25,6 +26,8 @@ export interface ImapOptions {
   ingest: IngestBudget;
   /** Connections both listeners hold open at most. */
   caps: ConnectionCaps;
+  /** Where users' folders live; memory unless given. */
+  folders?: FolderStores;
 }
 
 /** IMAP over the shared store; both listeners share the accounts, so folders are the same over either. */
@@ -34,7 +37,7 @@ export function createImapServers(options: ImapOptions, withImplicitTls: boolean
     logger: options.logger,
     tls: options.tls,
     credentials: options.credentials,
-    accounts: new Accounts(options.store, new FolderQuota(options.store.limits.maxMessages, options.store.limits.maxBytes)),
+    accounts: new Accounts(options.store, new FolderQuota(options.store.limits.maxMessages, options.store.limits.maxBytes), options.folders ?? new MemoryFolderStores()),
     limits: { ...DEFAULT_LIMITS, appendBytes: options.maxMessageSize },
     idleMs: options.idleMs,
     version: options.version,

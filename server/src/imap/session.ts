@@ -6,7 +6,7 @@ import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { printable } from '../guard/printable.js';
 import { congested, drained } from '../guard/output.js';
-import type { MessageStore } from '../store/message-store.js';
+import { StoreWriteError, type Store } from '../store/store.js';
 import type { TlsMaterial } from '../tls.js';
 import { COMMANDS } from './commands/registry.js';
 import { CommandError, type Completion } from './commands/command.js';
@@ -19,7 +19,7 @@ import { parseCommand, ParseError } from './wire/parser.js';
 import type { ImapCommand } from './wire/types.js';
 
 export interface ImapContext {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   tls: TlsMaterial | null;
   /** User name to secret; null accepts any password. */
@@ -403,6 +403,11 @@ export class ImapSession {
       }
     } catch (error) {
       if (error instanceof QuotaError) return this.complete(tag, name, new CommandError('NO', error.message, 'OVERQUOTA'));
+      if (error instanceof StoreWriteError) {
+        this.ctx.logger.error({ err: error.cause, command: name }, 'an IMAP change could not be written to the data directory');
+        // RFC 5530 §3: a subsystem (here the disk) failed; the client may try again.
+        return this.complete(tag, name, new CommandError('NO', error.full ? 'The data directory is full' : 'The change could not be written to disk', 'UNAVAILABLE'));
+      }
       if (!(error instanceof CommandError)) {
         this.ctx.logger.error({ err: error, command: name }, 'IMAP command failed');
         this.send(`${tag} NO [SERVERBUG] Internal error`);

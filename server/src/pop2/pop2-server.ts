@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { createSessionServers } from '../session-servers.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import { Pop2Session, type Pop2Context } from './session.js';
 
 export interface Pop2Options {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   /** The `--pop3-auth` logins; null accepts any password. */
   credentials: ReadonlyMap<string, string> | null;

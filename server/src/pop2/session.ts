@@ -6,7 +6,7 @@ import { CommandChannel, type Outcome } from '../pop3/channel.js';
 import { Maildrop } from '../pop3/maildrop.js';
 import { wirePieces } from '../pop3/wire-pieces.js';
 import { visibleTo } from '../store/mailbox-rule.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 
 /** Command lines are short (a keyword, a user name and a password); longer ones are refused. */
 const MAX_LINE = 512;
@@ -16,7 +16,7 @@ const MAX_ERRORS = 10;
 const INBOX = 'INBOX';
 
 export interface Pop2Context {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   /** User name to secret; null accepts any password. The `--pop3-auth` logins. */
   credentials: ReadonlyMap<string, string> | null;
@@ -189,13 +189,13 @@ export class Pop2Session {
    * RFC 937 implementations that rewrite the folder when it is closed: its
    * ACKD marks are carried out and INBOX is numbered afresh when selected again.
    */
-  private fold(args: string[]): void {
+  private async fold(args: string[]): Promise<void> {
     if (this.state.kind === 'auth') return this.err('Not logged in yet');
     if (this.state.kind === 'next') return this.err('Send ACKS, ACKD or NACK first');
     if (this.state.kind === 'done') return;
     if (args.length !== 1) return this.err('FOLD needs one folder name');
     const box = this.state.box;
-    this.expungeMarked(box);
+    await this.expungeMarked(box);
     box.folder = args[0]!.toUpperCase() === INBOX ? INBOX : args[0]!;
     if (box.folder === INBOX) box.inbox = new Maildrop(visibleTo(box.user, this.ctx.store.all()));
     this.state = { kind: 'mbox', box, current: 1 };
@@ -274,20 +274,25 @@ export class Pop2Session {
   }
 
   /** QUIT: carries out ACKD's deletions, answers `+` and closes. */
-  private quit(args: string[]): void {
+  private async quit(args: string[]): Promise<void> {
     if (args.length > 0) return this.err('QUIT takes no argument');
     const box = this.mailbox();
-    if (box) this.expungeMarked(box);
+    if (box) await this.expungeMarked(box);
     this.send(`+ POP2 ${this.ctx.hostname} signing off`);
     this.end();
   }
 
   /** Removes the messages ACKD marked from the store. */
-  private expungeMarked(box: Mailbox): void {
+  private async expungeMarked(box: Mailbox): Promise<void> {
     const marked = box.inbox.marked();
     // Marks stay on the old snapshot: deleting them again (QUIT after FOLD elsewhere) finds nothing.
-    const removed = this.ctx.store.delete(marked).length;
-    if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
+    try {
+      const removed = (await this.ctx.store.delete(marked)).length;
+      if (removed > 0) this.ctx.logger.debug({ removed }, 'POP2 session deleted messages');
+    } catch (error) {
+      // RFC 937 has no reply that could say so; the log does.
+      this.ctx.logger.error({ err: error }, 'POP2 deletions could not be written');
+    }
   }
 
   /**

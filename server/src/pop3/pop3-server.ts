@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import { createSessionServers, type SessionServers } from '../session-servers.js';
 import type { ConnectionCaps } from '../guard/connection-limits.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
@@ -8,7 +8,7 @@ import type { TlsMaterial } from '../tls.js';
 import { Pop3Session, type Pop3Context } from './session.js';
 
 export interface Pop3Options {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   tls: TlsMaterial | null;
   credentials: ReadonlyMap<string, string> | null;

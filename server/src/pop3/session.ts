@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
 import { isHttpHeaderLine, isHttpRequestLine } from '../guard/http-probe.js';
 import { printable } from '../guard/printable.js';
@@ -22,7 +22,7 @@ const MAX_ERRORS = 10;
 const LISTING_BATCH = 512;
 
 export interface Pop3Context {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   tls: TlsMaterial | null;
   /** User name to secret; null accepts any password. */
@@ -145,7 +145,7 @@ export class Pop3Session {
     this.send('.');
   }
 
-  private quit(): void {
+  private async quit(): Promise<void> {
     if (this.state.kind !== 'transaction') {
       this.ok('Mailroom POP3 signing off');
       return this.end();
@@ -153,9 +153,14 @@ export class Pop3Session {
     const marked = this.state.drop.marked();
     this.release();
     this.state = { kind: 'update' };
-    // RFC 1939 §6: the marked messages leave the maildrop now, and only now.
-    const removed = this.ctx.store.delete(marked);
-    this.ok(`Mailroom POP3 signing off (${removed.length} message${removed.length === 1 ? '' : 's'} deleted)`);
+    // RFC 1939 §6: the marked messages leave the maildrop now, and only now; the reply waits until that is on disk.
+    try {
+      const removed = await this.ctx.store.delete(marked);
+      this.ok(`Mailroom POP3 signing off (${removed.length} message${removed.length === 1 ? '' : 's'} deleted)`);
+    } catch (error) {
+      this.ctx.logger.error({ err: error }, 'POP3 deletions could not be written');
+      this.err('Some deleted messages not removed');
+    }
     this.io.end();
   }
 

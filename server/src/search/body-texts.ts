@@ -1,6 +1,6 @@
 import { searchText } from '../mime/digest.js';
 import { MessageCache } from '../store/message-cache.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { Store } from '../store/store.js';
 import type { StoredMessage } from '../store/types.js';
 
 /**
@@ -13,7 +13,7 @@ import type { StoredMessage } from '../store/types.js';
 export class BodyTexts {
   private readonly texts: MessageCache<string>;
 
-  constructor(store: MessageStore, budgetChars: number) {
+  constructor(store: Store, budgetChars: number) {
     this.texts = new MessageCache(store, budgetChars, (text) => text.length);
   }
 

@@ -1,6 +1,6 @@
 import type { Address } from '../mime/digest.js';
 import { decodeWords, parseHeaderFields } from '../mime/headers.js';
-import type { MessageFilter } from '../store/message-store.js';
+import type { MessageFilter } from '../store/store.js';
 import { hasAnyTag, hasTag } from '../store/tags.js';
 import { SEEN, type StoredMessage } from '../store/types.js';
 

@@ -5,13 +5,13 @@ import { ConnectionLimits, refusalText } from '../guard/connection-limits.js';
 import type { Credentials } from '../guard/credentials.js';
 import type { IngestBudget } from '../guard/ingest-budget.js';
 import type { LoginThrottle } from '../guard/login-throttle.js';
-import { StoreCapacityError, type MessageStore } from '../store/message-store.js';
+import { StoreCapacityError, StoreWriteError, type Store } from '../store/store.js';
 import type { TlsMaterial } from '../tls.js';
 import { SmtpDeadlines } from './deadlines.js';
 import { formatRule, type RuleDecision, type SmtpRuleSet } from './reject-rules.js';
 
 export interface SmtpSinkOptions {
-  store: MessageStore;
+  store: Store;
   logger: Logger;
   maxMessageSize: number;
   tls: TlsMaterial | null;
@@ -258,9 +258,9 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       answer(session, decision, `the message of ${length} bytes`, () => keep(envelope), finish);
     });
 
-    function keep(envelope: { mailFrom: string; rcptTo: string[] }): void {
+    async function keep(envelope: { mailFrom: string; rcptTo: string[] }): Promise<void> {
       try {
-        const message = store.add({
+        const message = await store.add({
           raw: exactCopy(chunks, length),
           envelope,
           smtp: {
@@ -274,6 +274,12 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
       } catch (error) {
         if (error instanceof StoreCapacityError) {
           finish(smtpError(552, error.message));
+          return;
+        }
+        if (error instanceof StoreWriteError) {
+          // RFC 5321 §4.2.5: temporary, so the sender keeps the message and tries again.
+          logger.error({ err: error.cause }, 'a message could not be written to the data directory');
+          finish(error.full ? smtpError(452, 'Insufficient system storage') : smtpError(451, 'Local error in processing'));
           return;
         }
         logger.error({ err: error }, 'storing a message failed');

@@ -1,4 +1,4 @@
-import type { MessageStore } from './message-store.js';
+import type { Store } from './store.js';
 import { SEEN, type StoredMessage } from './types.js';
 
 /** One envelope recipient as the mailbox list reports it. */
@@ -39,7 +39,7 @@ export class MailboxIndex {
     this.sorted = null;
   };
 
-  constructor(private readonly store: MessageStore) {
+  constructor(private readonly store: Store) {
     // The store may already hold mail when the index is made.
     for (const message of store.all()) this.onNew(message);
     store.events.on('new', this.onNew).on('update', this.onUpdate).on('delete', this.onDelete).on('clear', this.onClear);

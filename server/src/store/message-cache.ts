@@ -1,5 +1,5 @@
 import type { StoredMessage } from './types.js';
-import type { MessageStore } from './message-store.js';
+import type { Store } from './store.js';
 
 /**
  * Something derived from a message, kept while it is used: entries leave with
@@ -16,7 +16,7 @@ export class MessageCache<V> {
   };
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     private readonly budget: number,
     private readonly cost: (value: V) => number,
   ) {

@@ -2,15 +2,10 @@ import { EventEmitter } from 'node:events';
 import { digestMessage } from '../mime/digest.js';
 import { autoTags, type AutoTagSource } from './auto-tags.js';
 import { IdGenerator } from './ids.js';
+import type { RestoredState, StoreJournal } from './journal.js';
+import { StoreCapacityError, type MessageFilter, type Page, type Store, type StorePersistence } from './store.js';
 import { hasTag, isTag, TagIndex, tagsOf } from './tags.js';
 import { SEEN, type IncomingMessage, type StoredMessage, type StoreEvents, type StoreLimits } from './types.js';
-
-/** A message larger than the whole store cannot be kept; the capture must refuse it. */
-export class StoreCapacityError extends Error {
-  constructor(size: number, maxBytes: number) {
-    super(`message of ${size} bytes exceeds the store's capacity of ${maxBytes} bytes`);
-  }
-}
 
 /** Shared by every message without flags; a message gets a set of its own on its first change. */
 const NO_FLAGS: ReadonlySet<string> = new Set();
@@ -21,29 +16,32 @@ interface Entry extends StoredMessage {
   slot: number;
 }
 
-export interface Page {
-  total: number;
-  unread: number;
-  messages: StoredMessage[];
-}
-
-export type MessageFilter = (message: StoredMessage) => boolean;
-
 export interface StoreOptions {
   /** Where new messages take tags from; none unless given. */
   autoTags?: ReadonlySet<AutoTagSource>;
+  /** Writes every change before it is answered (the data directory); memory only without. */
+  journal?: StoreJournal;
+  /** What the journal loaded at start. */
+  restored?: RestoredState;
+  /** For a new store: IMAP folders get theirs from the IMAP layer, which never repeats one. */
+  uidValidity?: number;
 }
 
 /**
- * The one in-memory store every protocol and the API share.
+ * The store every protocol and the API share, held in memory and, with a
+ * journal, written to disk before each change is answered.
  *
  * Messages sit in arrival order in `slots`; removal leaves a hole that is
  * compacted away once holes make up half the array or before an ordered read,
  * so inserts, deletes and evictions are amortised O(1) and a listing is one
  * pass at most: nothing is quadratic in the number of stored messages.
  */
-export class MessageStore {
+export class MessageStore implements Store {
   readonly events = new EventEmitter<StoreEvents>();
+  readonly uidValidity: number;
+  private readonly journal: StoreJournal | null;
+  /** Journal writes nobody waits for (the removal of evicted messages), finished by `close`. */
+  private readonly background = new Set<Promise<void>>();
   private readonly ids = new IdGenerator();
   private readonly byId = new Map<string, Entry>();
   private slots: (Entry | undefined)[] = [];
@@ -61,8 +59,16 @@ export class MessageStore {
     options: StoreOptions = {},
   ) {
     this.autoTagSources = options.autoTags ?? new Set();
+    this.journal = options.journal ?? null;
     // Every IMAP session, waiter and socket bridge listens here.
     this.events.setMaxListeners(0);
+    const restored = options.restored;
+    this.uidValidity = restored?.uidValidity ?? options.uidValidity ?? Math.floor(Date.now() / 1000);
+    if (restored !== undefined) this.restore(restored);
+  }
+
+  get persistence(): StorePersistence | null {
+    return this.journal?.persistence ?? null;
   }
 
   get size(): number {
@@ -83,13 +89,14 @@ export class MessageStore {
   }
 
   /**
-   * Keeps a message and announces it. Synchronous, so that by the time SMTP
-   * answers 250 the message is stored.
+   * Keeps a message and announces it once the journal has it, so by the time
+   * SMTP answers 250 the message is stored. Journal writes complete in the
+   * order they were asked for, so messages are applied in uid order.
    */
-  add(incoming: IncomingMessage): StoredMessage {
+  async add(incoming: IncomingMessage): Promise<StoredMessage> {
     const { raw } = incoming;
     if (raw.length > this.limits.maxBytes) throw new StoreCapacityError(raw.length, this.limits.maxBytes);
-    const digest = digestMessage(raw);
+    const digest = incoming.digest ?? digestMessage(raw);
     const given = incoming.flags ?? [];
     const tags = this.autoTagSources.size > 0 ? autoTags(digest, incoming.envelope, this.autoTagSources) : [];
     const flags = given.length + tags.length > 0 ? this.withFlags(NO_FLAGS, [...given, ...tags], []) : NO_FLAGS;
@@ -102,15 +109,20 @@ export class MessageStore {
       receivedAt: incoming.receivedAt ?? Date.now(),
       digest,
       flags,
-      slot: this.slots.length,
+      slot: 0,
     };
+    if (this.journal !== null) await this.journal.add(entry);
+    entry.slot = this.slots.length;
     this.slots.push(entry);
     this.byId.set(entry.id, entry);
     this.totalBytes += raw.length;
     if (!entry.flags.has(SEEN)) this.unreadCount += 1;
     this.tagIndex.count(entry.flags, 1);
     const evicted = this.evict();
-    if (evicted.length > 0) this.events.emit('delete', evicted);
+    if (evicted.length > 0) {
+      this.events.emit('delete', evicted);
+      this.inBackground(this.journal?.remove(evicted));
+    }
     this.events.emit('new', entry);
     return entry;
   }
@@ -119,7 +131,6 @@ export class MessageStore {
     return this.byId.get(id);
   }
 
-  /** Newest first, filtered, with totals over every match. */
   page(filter: MessageFilter | null, offset: number, limit: number): Page {
     const ordered = this.ordered();
     if (filter === null) {
@@ -140,12 +151,10 @@ export class MessageStore {
     return { total, unread, messages };
   }
 
-  /** Every message in arrival order (a snapshot). */
   all(): StoredMessage[] {
     return this.ordered().slice();
   }
 
-  /** Messages received after `uid` that pass the filter, oldest first. */
   since(uid: number, filter: MessageFilter | null): StoredMessage[] {
     const ordered = this.ordered();
     const found: StoredMessage[] = [];
@@ -164,37 +173,34 @@ export class MessageStore {
     return found;
   }
 
-  setRead(id: string, read: boolean): StoredMessage | undefined {
+  setRead(id: string, read: boolean): Promise<StoredMessage | undefined> {
     return read ? this.updateFlags(id, [SEEN], []) : this.updateFlags(id, [], [SEEN]);
   }
 
   /**
-   * Changes flags, removals first; tags (keywords) compare ignoring case and
-   * take the spelling already in use. Emits `update` only when something changed.
+   * Applied at once (so concurrent changes never undo each other), then
+   * written; emits `update` only when something changed. A change the
+   * journal cannot write is taken back, unless another came after it.
    */
-  updateFlags(id: string, add: readonly string[], remove: readonly string[]): StoredMessage | undefined {
-    const entry = this.byId.get(id);
-    if (!entry) return undefined;
-    const previous = entry.flags;
-    const flags = this.withFlags(previous, add, remove);
-    if (flags.size === previous.size && [...flags].every((flag) => previous.has(flag))) return entry;
-    const wasRead = previous.has(SEEN);
-    entry.flags = flags;
-    this.tagIndex.count(previous, -1);
-    this.tagIndex.count(flags, 1);
-    const isRead = flags.has(SEEN);
-    if (wasRead !== isRead) this.unreadCount += isRead ? -1 : 1;
-    this.events.emit('update', entry, previous);
+  async updateFlags(id: string, add: readonly string[], remove: readonly string[], origin?: object): Promise<StoredMessage | undefined> {
+    const previous = this.byId.get(id)?.flags;
+    const entry = this.applyFlags(id, add, remove, origin ?? null);
+    if (entry === undefined || this.journal === null || entry.flags === previous) return entry;
+    const applied = entry.flags;
+    try {
+      await this.journal.flags(entry);
+    } catch (error) {
+      if (this.byId.get(id) === entry && entry.flags === applied) this.setFlags(entry, previous!, null);
+      throw error;
+    }
     return entry;
   }
 
-  /** Replaces a message's tags, keeping its system flags. */
-  setTags(id: string, tags: readonly string[]): StoredMessage | undefined {
+  async setTags(id: string, tags: readonly string[]): Promise<StoredMessage | undefined> {
     const entry = this.byId.get(id);
     return entry && this.updateFlags(id, tags, tagsOf(entry));
   }
 
-  /** Every tag in use, with how many messages carry it, by name ignoring case. */
   tags(): { name: string; count: number }[] {
     return this.tagIndex.list();
   }
@@ -203,28 +209,26 @@ export class MessageStore {
     return this.tagIndex.has(name);
   }
 
-  /** Renames a tag on every message that carries it (a change of case included); returns how many changed. */
-  renameTag(from: string, to: string): number {
+  async renameTag(from: string, to: string): Promise<number> {
     const carriers = this.carriersOf(from);
     this.tagIndex.respell(from, to);
-    for (const entry of carriers) this.updateFlags(entry.id, [to], [from]);
+    await Promise.all(carriers.map((entry) => this.updateFlags(entry.id, [to], [from])));
     return carriers.length;
   }
 
-  /** Takes a tag off every message; returns how many changed. */
-  deleteTag(name: string): number {
+  async deleteTag(name: string): Promise<number> {
     const carriers = this.carriersOf(name);
-    for (const entry of carriers) this.updateFlags(entry.id, [], [name]);
+    await Promise.all(carriers.map((entry) => this.updateFlags(entry.id, [], [name])));
     return carriers.length;
   }
 
-  /** Removes messages; unknown ids are skipped. Returns the messages removed. */
-  delete(ids: Iterable<string>): StoredMessage[] {
-    const removed: StoredMessage[] = [];
-    for (const id of ids) {
-      const entry = this.byId.get(id);
-      if (entry && this.detach(entry)) removed.push(entry);
-    }
+  /** Written first, so a delete that cannot be written changes nothing. */
+  async delete(ids: Iterable<string>): Promise<StoredMessage[]> {
+    const found = [...new Set(ids)].flatMap((id) => this.byId.get(id) ?? []);
+    if (found.length === 0) return [];
+    if (this.journal !== null) await this.journal.remove(found);
+    // Another delete may have taken some while this one was written.
+    const removed = found.filter((entry) => this.detach(entry));
     if (removed.length > 0) {
       this.maybeCompact();
       this.events.emit('delete', removed);
@@ -232,7 +236,15 @@ export class MessageStore {
     return removed;
   }
 
-  clear(): void {
+  /** Every message stored when it is called; one that arrives while the clear is written stays. */
+  async clear(): Promise<void> {
+    const upToUid = this.slots.reduce((last, entry) => entry?.uid ?? last, 0);
+    if (this.journal !== null) await this.journal.clear(upToUid);
+    const newest = this.slots.at(-1);
+    if (newest !== undefined && newest.uid > upToUid) {
+      await this.delete(this.ordered().filter((entry) => entry.uid <= upToUid).map((entry) => entry.id));
+      return;
+    }
     this.byId.clear();
     this.slots = [];
     this.holes = 0;
@@ -241,6 +253,54 @@ export class MessageStore {
     this.unreadCount = 0;
     this.tagIndex.clear();
     this.events.emit('clear');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.background);
+    await this.journal?.close();
+  }
+
+  private applyFlags(id: string, add: readonly string[], remove: readonly string[], origin: object | null): Entry | undefined {
+    const entry = this.byId.get(id);
+    if (!entry) return undefined;
+    const previous = entry.flags;
+    const flags = this.withFlags(previous, add, remove);
+    if (flags.size === previous.size && [...flags].every((flag) => previous.has(flag))) return entry;
+    this.setFlags(entry, flags, origin);
+    return entry;
+  }
+
+  private setFlags(entry: Entry, flags: ReadonlySet<string>, origin: object | null): void {
+    const previous = entry.flags;
+    const wasRead = previous.has(SEEN);
+    entry.flags = flags;
+    this.tagIndex.count(previous, -1);
+    this.tagIndex.count(flags, 1);
+    const isRead = flags.has(SEEN);
+    if (wasRead !== isRead) this.unreadCount += isRead ? -1 : 1;
+    this.events.emit('update', entry, previous, origin);
+  }
+
+  /** Loads what the journal found, oldest first, before anyone reads; limits apply as they would have on arrival. */
+  private restore(state: RestoredState): void {
+    for (const message of state.messages) {
+      const entry: Entry = { ...message, digest: message.digest ?? digestMessage(message.raw), flags: message.flags.size === 0 ? NO_FLAGS : message.flags, slot: this.slots.length };
+      this.slots.push(entry);
+      this.byId.set(entry.id, entry);
+      this.totalBytes += entry.raw.length;
+      if (!entry.flags.has(SEEN)) this.unreadCount += 1;
+      this.tagIndex.count(entry.flags, 1);
+    }
+    this.nextUid = state.uidNext;
+    const evicted = this.evict();
+    if (evicted.length > 0) this.inBackground(this.journal?.remove(evicted));
+  }
+
+  /** A write no reply waits for: a failure is the journal's to log, and `close` waits for it. */
+  private inBackground(write: Promise<void> | undefined): void {
+    if (write === undefined) return;
+    const tracked = write.catch(() => undefined).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   private carriersOf(tag: string): Entry[] {

@@ -23,6 +23,8 @@ export interface IncomingMessage {
   receivedAt?: number;
   /** Flags it arrives with (IMAP APPEND); none for captured mail. */
   flags?: readonly string[];
+  /** Its parse, when it is a copy of a stored message (IMAP COPY and MOVE share it). */
+  digest?: MessageDigest;
 }
 
 export interface StoredMessage {
@@ -46,8 +48,8 @@ export interface StoreLimits {
 
 export interface StoreEvents {
   new: [message: StoredMessage];
-  /** Flags (tags among them) changed; `previous` are the flags before the change. */
-  update: [message: StoredMessage, previous: ReadonlySet<string>];
+  /** Flags (tags among them) changed; `previous` are the flags before the change, `origin` what the writer passed. */
+  update: [message: StoredMessage, previous: ReadonlySet<string>, origin: object | null];
   /** Messages removed by a delete, an eviction or a protocol expunge, oldest first, as they were when removed. */
   delete: [messages: StoredMessage[]];
   clear: [];

@@ -10,6 +10,12 @@
  *   const [first] = await fetchEach(dovecot, 'BODYSTRUCTURE ENVELOPE RFC822.SIZE');
  *   const text = await imapRaw(dovecot, ['FETCH 1 BODY.PEEK[HEADER]']);
  *
+ * Or, on a Maildir that is already there (another program's, left as it is
+ * but for what Dovecot itself writes: its index, uidlist and moves from new/
+ * to cur/):
+ *
+ *   const dovecot = await startDovecot([], { maildir: '/path/to/Maildir' });
+ *
  * How the messages are stored (and what Dovecot then serves):
  * - Each message is written verbatim to `Maildir/cur/<T+i>.M<i>P1.mailroom,S=<bytes>:2,<flags>`
  *   before Dovecot starts, and a `dovecot-uidlist` is written next to them that
@@ -38,10 +44,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ImapClient, imapQuote, wireText, type ImapClientOptions, type ImapReply } from './imap-client.js';
 import { Pop3Client } from './pop3-client.js';
 
@@ -69,6 +75,15 @@ export interface DovecotOptions {
   startTimeoutMs?: number;
   /** Keep the temp dir after stop(), for debugging. */
   keepDir?: boolean;
+  /**
+   * Serve this existing Maildir (with cur/, new/ and tmp/) as INBOX instead of
+   * writing one: `messages` must be empty and internalDates, flags and
+   * uidValidity unset, since Dovecot takes everything from the directory
+   * (UIDs in the order it finds the files, UIDVALIDITY its own). As root the
+   * tree is handed to the mail user (Dovecot will not access mail as root)
+   * and given back to the Maildir's owner by stop(), files Dovecot made included.
+   */
+  maildir?: string;
 }
 
 export interface Dovecot {
@@ -77,11 +92,13 @@ export interface Dovecot {
   pop3Port: number;
   user: string;
   password: string;
-  /** Number of messages loaded into INBOX (sequence numbers 1..count, UIDs 1..count). */
+  /** Number of messages loaded into INBOX (sequence numbers 1..count, UIDs 1..count; with options.maildir, the files in its cur/ and new/ and UIDs as Dovecot gave them). */
   count: number;
   uidValidity: number;
-  /** The temp dir holding dovecot.conf, dovecot.log, run/, state/ and Maildir/. */
+  /** The temp dir holding dovecot.conf, dovecot.log, run/, state/ and Maildir/ (that one not with options.maildir). */
   dir: string;
+  /** The Maildir served as INBOX: dir/Maildir, or options.maildir. */
+  maildir: string;
   /** The generated dovecot.conf. */
   config: string;
   /** Dovecot's log so far (log file plus the master's stderr). */
@@ -148,6 +165,7 @@ function mailOwner(): MailOwner {
 
 function renderConfig(p: {
   dir: string;
+  maildir: string;
   imapPort: number;
   pop3Port: number;
   user: string;
@@ -168,7 +186,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
-mail_location = maildir:${p.dir}/Maildir
+mail_location = maildir:${p.maildir}
 mail_fsync = never
 mail_max_userip_connections = 10000
 mail_debug = ${p.debug ? 'yes' : 'no'}
@@ -253,6 +271,31 @@ async function writeMaildir(dir: string, messages: readonly Buffer[], options: D
   }
 }
 
+/** The messages in a Maildir as Dovecot counts them: the files in cur/ and new/ but dot files. */
+async function countMaildir(maildir: string): Promise<number> {
+  let count = 0;
+  for (const sub of ['cur', 'new']) count += (await readdir(join(maildir, sub))).filter((name) => !name.startsWith('.')).length;
+  return count;
+}
+
+async function chownTree(root: string, uid: number, gid: number): Promise<void> {
+  const paths = [root, ...(await readdir(root, { recursive: true })).map((name) => join(root, name))];
+  // lchown: a symlink in someone's Maildir must not hand over what it points to.
+  await Promise.all(paths.map((path) => lchown(path, uid, gid)));
+}
+
+/**
+ * Lets the mail user at an existing Maildir: as root, by handing the tree to
+ * `nobody` (the files may be 0600); otherwise the mail user is the current
+ * user, who owns it already or cannot change that. Returns what gives it back.
+ */
+async function lendMaildir(maildir: string, owner: MailOwner): Promise<() => Promise<void>> {
+  const { uid, gid } = await stat(maildir);
+  if (owner.rootless.length > 0 || (uid === owner.uid && gid === owner.gid)) return async () => undefined;
+  await chownTree(maildir, owner.uid, owner.gid);
+  return () => chownTree(maildir, uid, gid);
+}
+
 /**
  * Starts a Dovecot with `messages` (raw RFC 5322 bytes; strings are UTF-8
  * encoded) in INBOX, in order, and resolves once IMAP answers a LOGIN +
@@ -269,19 +312,38 @@ export async function startDovecot(messages: readonly (Buffer | string)[], optio
   const password = options.password ?? 'secret';
   // they go unquoted into dovecot.conf and the static passdb's args
   if (!/^[\w.@+-]+$/.test(user) || !/^[\w.@+-]+$/.test(password)) throw new Error('user and password: letters, digits and ._@+- only');
+  const existing = options.maildir === undefined ? null : resolve(options.maildir);
+  if (existing !== null) {
+    if (raw.length > 0 || options.internalDates || options.flags || options.uidValidity !== undefined) {
+      throw new Error('options.maildir serves the Maildir as it is: no messages, internalDates, flags or uidValidity with it');
+    }
+    // mail_location is not quoted, and ':' starts its next parameter
+    if (/[\s:]/.test(existing)) throw new Error(`options.maildir: no white space or ':' in the path (${existing})`);
+  }
   const uidValidity = options.uidValidity ?? 1;
   const owner = mailOwner();
   const dir = await mkdtemp(join(tmpdir(), 'mailroom-dovecot-'));
   // mkdtemp makes it 0700; the mail (nobody) and login (dovenull) processes must get through it.
   await chmod(dir, 0o755);
+  const maildir = existing ?? join(dir, 'Maildir');
+  let giveBack = async (): Promise<void> => undefined;
   try {
-    await writeMaildir(dir, raw, options, owner, uidValidity);
+    let count = raw.length;
+    if (existing === null) {
+      await writeMaildir(dir, raw, options, owner, uidValidity);
+    } else {
+      count = await countMaildir(existing);
+      const home = join(dir, 'home');
+      await mkdir(home);
+      if (owner.rootless.length === 0) await chown(home, owner.uid, owner.gid);
+      giveBack = await lendMaildir(existing, owner);
+    }
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const [imapPort, pop3Port] = (await freePorts(2)) as [number, number];
-      const config = renderConfig({ dir, imapPort, pop3Port, user, password, owner, debug: options.debug ?? false, extra: options.extraConfig ?? '' });
+      const config = renderConfig({ dir, maildir, imapPort, pop3Port, user, password, owner, debug: options.debug ?? false, extra: options.extraConfig ?? '' });
       try {
-        return await launch({ binary, dir, config, imapPort, pop3Port, user, password, count: raw.length, uidValidity, options });
+        return await launch({ binary, dir, maildir, config, imapPort, pop3Port, user, password, count, uidValidity: existing === null ? uidValidity : null, giveBack, options });
       } catch (error) {
         lastError = error as Error;
         // Another process took a port between freePorts() and Dovecot's bind: try new ones.
@@ -290,6 +352,7 @@ export async function startDovecot(messages: readonly (Buffer | string)[], optio
     }
     throw lastError ?? new Error('Dovecot did not start');
   } catch (error) {
+    await giveBack();
     if (!options.keepDir) await rm(dir, { recursive: true, force: true });
     throw error;
   }
@@ -298,13 +361,17 @@ export async function startDovecot(messages: readonly (Buffer | string)[], optio
 async function launch(p: {
   binary: string;
   dir: string;
+  maildir: string;
   config: string;
   imapPort: number;
   pop3Port: number;
   user: string;
   password: string;
   count: number;
-  uidValidity: number;
+  /** null: whatever Dovecot says (an existing Maildir's). */
+  uidValidity: number | null;
+  /** Run by stop() once Dovecot is gone. */
+  giveBack: () => Promise<void>;
   options: DovecotOptions;
 }): Promise<Dovecot> {
   const { dir } = p;
@@ -369,6 +436,7 @@ async function launch(p: {
       process.off('exit', onExit);
       killGroup();
       await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await p.giveBack();
       if (!p.options.keepDir) await rm(dir, { recursive: true, force: true });
     })());
 
@@ -379,8 +447,9 @@ async function launch(p: {
     user: p.user,
     password: p.password,
     count: p.count,
-    uidValidity: p.uidValidity,
+    uidValidity: p.uidValidity ?? 0,
     dir,
+    maildir: p.maildir,
     config: p.config,
     log,
     stop,
@@ -408,6 +477,11 @@ async function launch(p: {
       if (!/^\S+ OK/.test(examine.tagged)) throw new Error(`EXAMINE INBOX failed: ${examine.tagged}`);
       const exists = examine.untagged.find((line) => / EXISTS$/.test(line));
       if (exists !== `* ${p.count} EXISTS`) throw new Error(`INBOX has ${exists ?? 'no EXISTS'}, expected ${p.count} messages`);
+      if (p.uidValidity === null) {
+        const said = examine.untagged.map((line) => /^\* OK \[UIDVALIDITY (\d+)\]/.exec(line)).find((match) => match !== null);
+        if (!said) throw new Error(`EXAMINE INBOX gave no UIDVALIDITY:\n${examine.untagged.join('\n')}`);
+        dovecot.uidValidity = Number(said[1]);
+      }
     } finally {
       await client.logout();
     }

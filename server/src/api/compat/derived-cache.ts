@@ -1,5 +1,5 @@
 import { MessageCache } from '../../store/message-cache.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import type { StoredMessage } from '../../store/types.js';
 
 const BEYOND_LATIN1 = /[^\x00-\xff]/;
@@ -26,7 +26,7 @@ export class DerivedCache<V> {
   private readonly entryMax: number;
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     budgetBytes: number,
     private readonly derive: (message: StoredMessage) => V,
     private readonly cost: (value: V) => number,

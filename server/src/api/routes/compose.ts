@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addressparser from 'nodemailer/lib/addressparser';
 import { Type, type Static } from 'typebox';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import { checkTags, TagList } from './tags.js';
 import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress } from '../compose.js';
 import { badRequest, HttpError } from '../errors.js';
@@ -10,7 +10,7 @@ import { ErrorBody, SummarySchema } from '../schemas.js';
 import { toSummary } from '../serialize.js';
 
 export interface ComposeRoutesDeps {
-  store: MessageStore;
+  store: Store;
   maxMessageSize: number;
 }
 
@@ -105,7 +105,7 @@ export const composeRoutes: FastifyPluginAsync<ComposeRoutesDeps> = async (fasti
         throw error;
       }
       try {
-        return reply.code(201).send(toSummary(storeComposed(store, composed, request.ip, maxMessageSize, tags)));
+        return reply.code(201).send(toSummary(await storeComposed(store, composed, request.ip, maxMessageSize, tags)));
       } catch (error) {
         if (error instanceof MessageTooLarge) throw new HttpError(413, 'payload_too_large', error.message);
         throw error;

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Zip, ZipPassThrough } from 'fflate';
 import { Type } from 'typebox';
 import type { BodyTexts } from '../../search/body-texts.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { filterOf } from '../query-filter.js';
 import { HttpError } from '../errors.js';
@@ -15,7 +15,7 @@ import { ErrorBody, QueryString } from '../schemas.js';
 import { standaloneHtml } from '../standalone-html.js';
 
 export interface ExportRoutesDeps {
-  store: MessageStore;
+  store: Store;
   texts: BodyTexts;
   /** Most messages one export holds; more answer 413. */
   maxMessages?: number;

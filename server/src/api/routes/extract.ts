@@ -4,13 +4,13 @@ import { Type } from 'typebox';
 import { CODE_SCAN_CHARS, codeText, findCodes, MAX_PATTERN_LENGTH, PATTERN_TIMEOUT_MS, PatternError } from '../../mime/codes.js';
 import { extractLinks } from '../../mime/links.js';
 import { PatternQueueFullError, PatternRunner } from '../../mime/pattern-runner.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { ErrorBody, IdParams } from '../schemas.js';
 
 export interface ExtractRoutesDeps {
-  store: MessageStore;
+  store: Store;
 }
 
 const LinkSchema = Type.Object({

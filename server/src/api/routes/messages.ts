@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { partBody } from '../../mime/decode.js';
 import { findPart } from '../../mime/find-part.js';
 import type { BodyTexts } from '../../search/body-texts.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { requiredRecipient } from '../../search/query.js';
 import { filterOf } from '../query-filter.js';
@@ -19,14 +19,14 @@ import { checkTags, TagList } from './tags.js';
 import type { Waiters } from '../waiters.js';
 
 export interface MessageRoutesDeps {
-  store: MessageStore;
+  store: Store;
   texts: BodyTexts;
   views: MessageViews;
   waiters: Waiters;
 }
 
 
-function messageOr404(store: MessageStore, id: string): StoredMessage {
+function messageOr404(store: Store, id: string): StoredMessage {
   const message = store.get(id);
   if (!message) throw notFound(`No message with id ${id}`);
   return message;
@@ -219,8 +219,8 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       const { read, tags } = request.body;
       if (tags !== undefined) checkTags(tags);
       messageOr404(store, id);
-      if (read !== undefined) store.setRead(id, read);
-      if (tags !== undefined) store.setTags(id, tags);
+      if (read !== undefined) await store.setRead(id, read);
+      if (tags !== undefined) await store.setTags(id, tags);
       return toSummary(messageOr404(store, id));
     },
   );
@@ -236,7 +236,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       },
     },
     async (request) => {
-      const deleted = store.delete([request.params.id]);
+      const deleted = await store.delete([request.params.id]);
       if (deleted.length === 0) throw notFound(`No message with id ${request.params.id}`);
       return { deleted: 1 };
     },
@@ -256,11 +256,11 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (fasti
       const filter = filterOf(request.query.query, texts);
       if (filter === null) {
         const deleted = store.size;
-        store.clear();
+        await store.clear();
         return { deleted };
       }
       const ids = store.page(filter, 0, Number.MAX_SAFE_INTEGER).messages.map((m) => m.id);
-      return { deleted: store.delete(ids).length };
+      return { deleted: (await store.delete(ids)).length };
     },
   );
 };

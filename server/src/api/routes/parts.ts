@@ -6,14 +6,14 @@ import { replaceCidLinks } from '../../mime/cid-links.js';
 import { decodeCharset, partBody } from '../../mime/decode.js';
 import { MAX_MIME_DEPTH, MAX_MIME_PARTS, type MimePart } from '../../mime/part-index.js';
 import { partTree, resolvePart } from '../../mime/part-tree.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import type { StoredMessage } from '../../store/types.js';
 import { badRequest, notFound } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
 import { safeFilename } from '../safe-filename.js';
 
 export interface PartRoutesDeps {
-  store: MessageStore;
+  store: Store;
 }
 
 const PartParams = Type.Object({ id: Type.String({ maxLength: 64 }), partId: Type.String({ maxLength: 64 }) });

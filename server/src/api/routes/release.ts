@@ -4,12 +4,12 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { Type } from 'typebox';
 import { relayMessage, relayServer, type RelaySettings } from '../../relay/relay.js';
 import { DeliveryError, type DeliveryStage } from '../../relay/smtp-client.js';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { ErrorBody, IdParams } from '../schemas.js';
 
 export interface ReleaseRoutesDeps {
-  store: MessageStore;
+  store: Store;
   relay: RelaySettings | null;
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import { ErrorBody } from '../schemas.js';
 
 /** A protocol listener as the API reports it. */
@@ -12,7 +12,7 @@ export interface ListenerStatus {
 }
 
 export interface SystemRoutesDeps {
-  store: MessageStore;
+  store: Store;
   version: string;
   listeners: () => ListenerStatus[];
 }
@@ -36,6 +36,9 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (fastify
             unread: Type.Integer(),
             storeBytes: Type.Integer(),
             limits: Type.Object({ maxMessages: Type.Integer(), maxStoreBytes: Type.Integer() }),
+            dataDir: Type.Union([Type.Object({ path: Type.String(), bytes: Type.Integer({ description: 'Messages and Mailroom\'s own files' }) }), Type.Null()], {
+              description: 'Where messages are kept on disk (--data-dir); null when they live in memory only',
+            }),
             memory: Type.Object({
               rss: Type.Integer(),
               heapUsed: Type.Integer(),
@@ -57,6 +60,7 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesDeps> = async (fastify
         unread: store.unread,
         storeBytes: store.bytes,
         limits: { maxMessages: store.limits.maxMessages, maxStoreBytes: store.limits.maxBytes },
+        dataDir: store.persistence && { path: store.persistence.dir, bytes: store.persistence.bytes() },
         memory: { rss, heapUsed, external, arrayBuffers },
       };
     },

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { MessageStore } from '../../store/message-store.js';
+import type { Store } from '../../store/store.js';
 import { isValidTag, TAG_MAX_LENGTH } from '../../store/tags.js';
 import { HttpError, notFound } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
 
 export interface TagRoutesDeps {
-  store: MessageStore;
+  store: Store;
 }
 
 /** Tags one message may carry: more is a runaway script, and each one is kept per message. */
@@ -61,7 +61,7 @@ export const tagRoutes: FastifyPluginAsync<TagRoutesDeps> = async (fastify, { st
       const to = request.body.name;
       checkTags([to]);
       if (to.toLowerCase() !== from.toLowerCase() && store.hasTag(to)) throw new HttpError(400, 'tag_exists', `The tag "${to}" is already in use`);
-      return { changed: store.renameTag(from, to) };
+      return { changed: await store.renameTag(from, to) };
     },
   );
 
@@ -70,6 +70,6 @@ export const tagRoutes: FastifyPluginAsync<TagRoutesDeps> = async (fastify, { st
     {
       schema: { summary: 'Take a tag off every message', tags: ['tags'], params: TagName, response: { 200: Changed, ...errors } },
     },
-    async (request) => ({ changed: store.deleteTag(existing(request.params.name)) }),
+    async (request) => ({ changed: await store.deleteTag(existing(request.params.name)) }),
   );
 };

@@ -1,4 +1,4 @@
-import { StoreCapacityError } from '../../store/message-store.js';
+import { StoreCapacityError } from '../../store/store.js';
 import type { Account } from '../mailbox/account.js';
 import type { SessionState } from '../session.js';
 import { AUTHENTICATED, astring, bad, no, type CommandSpec } from './command.js';
@@ -20,7 +20,7 @@ function parseDateTime(text: string): number | null {
 /** RFC 3501 §6.3.11, answering APPENDUID (RFC 4315 §3). */
 export const append: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const args = [...command.args];
     const name = astring(args.shift(), 'a mailbox name');
     const message = args.pop();
@@ -43,7 +43,7 @@ export const append: CommandSpec = {
     if (mailbox === null) throw no(`Mailbox does not exist: ${name}`, 'TRYCREATE');
     try {
       // The literal is a slice of the command buffer; a copy keeps only the message.
-      const added = mailbox.append({ raw: Buffer.from(message.value), flags, internalDate });
+      const added = await mailbox.append({ raw: Buffer.from(message.value), flags, internalDate });
       return { code: `APPENDUID ${mailbox.uidValidity} ${added.uid}`, text: 'Append completed' };
     } catch (error) {
       if (error instanceof StoreCapacityError) throw no(error.message, 'TOOBIG');

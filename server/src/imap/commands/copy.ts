@@ -11,7 +11,7 @@ import { SELECTED, astring, bad, expectArgs, no, type CommandSpec } from './comm
  * answer is NO [EXPUNGEISSUED], as Dovecot answers (RFC 2180 §4.4.1, RFC 5530):
  * its bytes are not kept.
  */
-function copyInto(session: ImapSession, setValue: string, target: string, uid: boolean): { code: string | null; moved: number[] } {
+async function copyInto(session: ImapSession, setValue: string, target: string, uid: boolean): Promise<{ code: string | null; moved: number[] }> {
   const selected = session.selected!;
   const indexes = selected.resolve(setValue, uid);
   if (indexes === null) throw bad('Invalid sequence set');
@@ -23,13 +23,13 @@ function copyInto(session: ImapSession, setValue: string, target: string, uid: b
   const sources: number[] = [];
   const copies: number[] = [];
   const moved: number[] = [];
-  indexes.forEach((index, k) => {
+  for (const [k, index] of indexes.entries()) {
     const message = selected.messages[index]!;
-    const copy = destination.append({ ...contents[k]!, flags: [...message.flags], internalDate: message.internalDate });
+    const copy = await destination.append({ ...contents[k]!, flags: [...message.flags], internalDate: message.internalDate });
     sources.push(message.uid);
     copies.push(copy.uid);
     moved.push(index);
-  });
+  }
   const code = sources.length === 0 ? null : `COPYUID ${destination.uidValidity} ${formatSet(sources)} ${formatSet(copies)}`;
   return { code, moved };
 }
@@ -38,10 +38,10 @@ function copyInto(session: ImapSession, setValue: string, target: string, uid: b
 export const copy: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const [set, mailbox] = expectArgs(command, 2);
     if (set!.type !== 'atom') throw bad('Invalid sequence set');
-    const { code } = copyInto(session, set!.value, astring(mailbox, 'a mailbox name'), uid);
+    const { code } = await copyInto(session, set!.value, astring(mailbox, 'a mailbox name'), uid);
     return code === null ? { text: 'No messages copied' } : { code, text: 'Copy completed' };
   },
 };
@@ -53,14 +53,14 @@ export const copy: CommandSpec = {
 export const move: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const [set, mailbox] = expectArgs(command, 2);
     if (set!.type !== 'atom') throw bad('Invalid sequence set');
     const selected = session.selected!;
     if (selected.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
-    const { code, moved } = copyInto(session, set!.value, astring(mailbox, 'a mailbox name'), uid);
+    const { code, moved } = await copyInto(session, set!.value, astring(mailbox, 'a mailbox name'), uid);
     if (code !== null) session.send(`* OK [${code}] Moved`);
-    selected.mailbox.expunge(moved.map((i) => selected.messages[i]!));
+    await selected.mailbox.expunge(moved.map((i) => selected.messages[i]!));
     return { text: 'Move completed' };
   },
 };

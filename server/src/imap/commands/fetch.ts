@@ -30,18 +30,21 @@ export const fetch: CommandSpec = {
     if (indexes === null) throw bad('Invalid sequence set');
     const markSeen = request.setsSeen && !selected.readOnly;
     let lost = false;
+    const writes: Promise<void>[] = [];
     for (const index of indexes) {
       if (session.isClosed) return;
       const message = selected.messages[index]!;
       let flags = false;
       if (markSeen && !message.flags.has('\\Seen') && !selected.isExpunged(message)) {
-        selected.mailbox.updateFlags(message, ['\\Seen'], [], session);
+        writes.push(selected.mailbox.updateFlags(message, ['\\Seen'], [], session));
         flags = true;
       }
       const rendered = renderFetchParts(message, index + 1, request, { uid, flags, recent: selected.isRecent(message) });
       lost ||= rendered.lost;
       await session.write(rendered.chunks);
     }
+    // The tagged OK says \Seen is stored, so it waits for the writes.
+    await Promise.all(writes);
     if (lost) return { code: 'EXPUNGEISSUED', text: 'Some messages were already expunged' };
   },
 };
@@ -68,6 +71,7 @@ export const store: CommandSpec = {
     if (indexes === null) throw bad('Invalid sequence set');
     const silent = match[2] !== undefined;
     let stored = 0;
+    const writes: Promise<void>[] = [];
     for (const index of indexes) {
       if (session.isClosed) return;
       const message = selected.messages[index]!;
@@ -77,12 +81,13 @@ export const store: CommandSpec = {
       const add = match[1] === '-' ? [] : flags;
       const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...current].filter((f) => !flags.includes(f));
       // Asking again for flags a message has is common (clients resend whole lists) and changes nothing.
-      if (add.some((f) => !holds(current, f)) || remove.some((f) => holds(current, f))) selected.mailbox.updateFlags(message, add, remove, session);
+      if (add.some((f) => !holds(current, f)) || remove.some((f) => holds(current, f))) writes.push(selected.mailbox.updateFlags(message, add, remove, session));
       if (!silent) {
         const uidItem = uid ? `UID ${message.uid} ` : '';
         await session.writeLine(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);
       }
     }
+    await Promise.all(writes);
     // RFC 2180 §4.2.2: every named message was expunged elsewhere; the EXPUNGEs follow at the next chance.
     if (stored === 0 && indexes.length > 0 && !silent) throw no('The messages were expunged', 'EXPUNGEISSUED');
   },

@@ -63,9 +63,9 @@ export const examine: CommandSpec = {
 /** RFC 3501 §6.3.3. */
 export const create: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [name] = expectArgs(command, 1, 2);
-    const error = account(session).create(astring(name, 'a mailbox name'));
+    const error = await account(session).create(astring(name, 'a mailbox name'));
     if (error !== null) throw no(error, error === 'Mailbox already exists' ? 'ALREADYEXISTS' : error.includes('at most') ? 'LIMIT' : 'CANNOT');
   },
 };
@@ -73,11 +73,11 @@ export const create: CommandSpec = {
 /** RFC 3501 §6.3.4. */
 export const deleteCommand: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [name] = expectArgs(command, 1);
     const text = astring(name, 'a mailbox name');
     const selected = session.selected?.mailbox === account(session).get(text);
-    const result = account(session).delete(text);
+    const result = await account(session).delete(text);
     // RFC 5530's INUSE means someone else holds it, which would make clients retry; a folder with children simply cannot go.
     if ('error' in result) throw no(result.error, result.error === 'Mailbox does not exist' ? 'NONEXISTENT' : 'CANNOT');
     // Deleting the selected mailbox deselects it, as Dovecot does; a refused DELETE leaves the selection alone.
@@ -88,9 +88,9 @@ export const deleteCommand: CommandSpec = {
 /** RFC 3501 §6.3.5. */
 export const rename: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [from, to] = expectArgs(command, 2);
-    const error = account(session).rename(astring(from, 'a mailbox name'), astring(to, 'a new mailbox name'));
+    const error = await account(session).rename(astring(from, 'a mailbox name'), astring(to, 'a new mailbox name'));
     if (error === null) return;
     throw no(error, error === 'Mailbox does not exist' ? 'NONEXISTENT' : error === 'Mailbox already exists' ? 'ALREADYEXISTS' : 'CANNOT');
   },
@@ -99,7 +99,7 @@ export const rename: CommandSpec = {
 /** RFC 3501 §6.3.6: any name may be subscribed, existing or not. */
 export const subscribe: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [name] = expectArgs(command, 1);
     const { subscriptions } = account(session);
     if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw no(`A user has at most ${MAX_SUBSCRIPTIONS} subscriptions`, 'LIMIT');
@@ -109,16 +109,16 @@ export const subscribe: CommandSpec = {
     // A name LSUB could not send back as a string (NUL, CR, LF) is refused as CREATE refuses it.
     const invalid = invalidName(text);
     if (invalid !== null) throw no(invalid, 'CANNOT');
-    subscriptions.add(normalizeName(text));
+    await account(session).subscribe(text, true);
   },
 };
 
 /** RFC 3501 §6.3.7. */
 export const unsubscribe: CommandSpec = {
   states: AUTHENTICATED,
-  handle(session, command) {
+  async handle(session, command) {
     const [name] = expectArgs(command, 1);
-    account(session).subscriptions.delete(normalizeName(astring(name, 'a mailbox name')));
+    await account(session).subscribe(astring(name, 'a mailbox name'), false);
   },
 };
 

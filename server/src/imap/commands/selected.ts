@@ -12,10 +12,10 @@ export const check: CommandSpec = {
 /** RFC 3501 §6.4.2: expunges \Deleted messages silently (read-write only), then deselects. */
 export const close: CommandSpec = {
   states: SELECTED,
-  handle(session, command) {
+  async handle(session, command) {
     expectArgs(command, 0);
     const selected = session.selected!;
-    if (!selected.readOnly) selected.mailbox.expunge(selected.messages.filter((m) => m.flags.has('\\Deleted')));
+    if (!selected.readOnly) await selected.mailbox.expunge(selected.messages.filter((m) => m.flags.has('\\Deleted')));
     session.deselect();
   },
 };
@@ -33,7 +33,7 @@ export const unselect: CommandSpec = {
 export const expunge: CommandSpec = {
   states: SELECTED,
   uid: true,
-  handle(session, command, uid) {
+  async handle(session, command, uid) {
     const selected = session.selected!;
     let candidates = selected.messages;
     if (uid) {
@@ -43,7 +43,7 @@ export const expunge: CommandSpec = {
       candidates = indexes.map((i) => selected.messages[i]!);
     } else expectArgs(command, 0);
     if (selected.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
-    selected.mailbox.expunge(candidates.filter((m) => m.flags.has('\\Deleted') && !selected.isExpunged(m)));
+    await selected.mailbox.expunge(candidates.filter((m) => m.flags.has('\\Deleted') && !selected.isExpunged(m)));
   },
 };
 

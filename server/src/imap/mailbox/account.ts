@@ -1,4 +1,5 @@
-import type { MessageStore } from '../../store/message-store.js';
+import type { FolderStores, KeptAccount } from '../../store/folder-stores.js';
+import type { Store } from '../../store/store.js';
 import { contentOf } from '../message.js';
 import { FolderMailbox } from './folder-mailbox.js';
 import { InboxMailbox } from './inbox-mailbox.js';
@@ -29,26 +30,50 @@ export function normalizeName(name: string): string {
 }
 
 /**
- * One user's mailboxes: INBOX over the captured mail, and folders kept in
- * memory for the life of the process. Every session of that user shares them.
+ * One user's mailboxes: INBOX over the captured mail, and folders, each over
+ * a store of its own, that every session of that user shares. With a data
+ * directory an account is written on its first change (a folder made, moved,
+ * removed or given mail; a subscription): until then its folders are the
+ * defaults, empty, in memory, so a login alone writes nothing.
  */
 export class Account {
   readonly inbox: InboxMailbox;
   private readonly folders = new Map<string, FolderMailbox>();
-  readonly subscriptions = new Set<string>(['INBOX']);
+  private readonly subscribed: Set<string>;
   /** Logged-in sessions using the account. */
   sessions = 0;
+  /** Resolves once the account has its place on disk (or at once without a data directory). */
+  private written: Promise<void> | null;
 
   constructor(
-    store: MessageStore,
-    user: string,
+    store: Store,
+    readonly user: string,
     private readonly quota: FolderQuota,
+    private readonly stores: FolderStores,
+    kept?: KeptAccount,
   ) {
-    this.inbox = new InboxMailbox(store, user, nextUidValidity());
-    for (const [name, use] of SPECIAL_FOLDERS) {
-      this.folders.set(name, new FolderMailbox(name, nextUidValidity(), use, quota));
-      this.subscriptions.add(name);
+    this.inbox = new InboxMailbox(store, user);
+    if (kept !== undefined) {
+      for (const folder of kept.folders) this.folders.set(folder.name, this.folderOver(folder.name, kept.stores.get(folder.name)!, folder.specialUse));
+      this.subscribed = new Set(kept.subscriptions);
+      this.written = Promise.resolve();
+      return;
     }
+    this.subscribed = new Set(['INBOX']);
+    for (const [name, use] of SPECIAL_FOLDERS) {
+      this.folders.set(name, this.folderOver(name, stores.ephemeral(nextUidValidity()), use));
+      this.subscribed.add(name);
+    }
+    this.written = stores.durable ? null : Promise.resolve();
+  }
+
+  /** Whether the account lives beyond memory (it then stays loaded). */
+  get kept(): boolean {
+    return this.stores.durable && this.written !== null;
+  }
+
+  get subscriptions(): ReadonlySet<string> {
+    return this.subscribed;
   }
 
   get(name: string): Mailbox | null {
@@ -78,36 +103,42 @@ export class Account {
   }
 
   /** RFC 3501 §6.3.3; superior levels are created too. Returns why not, or null. */
-  create(name: string): string | null {
+  async create(name: string): Promise<string | null> {
     const normal = normalizeName(name.endsWith(DELIMITER) ? name.slice(0, -1) : name);
     const invalid = invalidName(normal);
     if (invalid !== null) return invalid;
     if (this.get(normal) !== null) return 'Mailbox already exists';
     const levels = normal.split(DELIMITER);
     if (this.folders.size + levels.length > MAX_FOLDERS) return `A user has at most ${MAX_FOLDERS} folders`;
-    this.createLevels(levels, levels.length);
+    await this.write();
+    await this.createLevels(levels, levels.length);
+    await this.save();
     return null;
   }
 
   /** The first `count` levels of a hierarchy, each made when missing (RFC 3501 §6.3.3 creates superiors too). */
-  private createLevels(levels: readonly string[], count: number): void {
+  private async createLevels(levels: readonly string[], count: number): Promise<void> {
     for (let i = 1; i <= count; i++) {
       const path = levels.slice(0, i).join(DELIMITER);
       if (path === 'INBOX' || this.folders.has(path)) continue;
-      this.folders.set(path, new FolderMailbox(path, nextUidValidity(), null, this.quota));
+      const store = await this.stores.create(this.user, path, nextUidValidity());
+      this.folders.set(path, this.folderOver(path, store, null));
     }
   }
 
   /** RFC 3501 §6.3.4: INBOX cannot go; a folder with inferiors stays until they are gone, as in Dovecot. */
-  delete(name: string): { removed: FolderMailbox } | { error: string } {
+  async delete(name: string): Promise<{ removed: FolderMailbox } | { error: string }> {
     const normal = normalizeName(name);
     if (normal === 'INBOX') return { error: 'INBOX cannot be deleted' };
     const folder = this.folders.get(normal);
     if (folder === undefined) return { error: 'Mailbox does not exist' };
     if (this.hasChildren(normal)) return { error: 'Mailbox has children, delete them first' };
+    await this.write();
+    await folder.clear();
     this.folders.delete(normal);
-    this.subscriptions.delete(normal);
-    folder.clear();
+    this.subscribed.delete(normal);
+    await this.stores.remove(this.user, normal, folder.backing);
+    await this.save();
     return { removed: folder };
   }
 
@@ -115,7 +146,7 @@ export class Account {
    * RFC 3501 §6.3.5: renames a folder and its inferiors. Renaming INBOX moves
    * its messages into a new folder and leaves INBOX empty.
    */
-  rename(from: string, to: string): string | null {
+  async rename(from: string, to: string): Promise<string | null> {
     const source = normalizeName(from);
     const target = normalizeName(to);
     const invalid = invalidName(target);
@@ -124,30 +155,64 @@ export class Account {
     if (this.get(target) !== null) return 'Mailbox already exists';
     if (target.startsWith(`${source}${DELIMITER}`)) return 'Cannot rename a mailbox into itself';
     if (source === 'INBOX') {
-      const created = this.create(target);
+      const created = await this.create(target);
       if (created !== null) return created;
       const folder = this.folders.get(target)!;
       const messages = this.inbox.messages();
       for (const m of messages) {
         const content = contentOf(m);
-        if (content !== null) folder.append({ ...content, flags: [...m.flags], internalDate: m.internalDate });
+        if (content !== null) await folder.append({ ...content, flags: [...m.flags], internalDate: m.internalDate });
       }
-      this.inbox.expunge(messages);
+      await this.inbox.expunge(messages);
       return null;
     }
+    await this.write();
     // RFC 3501 §6.3.5: inferiors move with their superior (INBOX's stay, handled above).
     const moves = [...this.folders.entries()].filter(([name]) => name === source || name.startsWith(`${source}${DELIMITER}`));
     for (const [name] of moves) this.folders.delete(name);
     for (const [name, folder] of moves) {
       const renamed = target + name.slice(source.length);
+      await this.stores.rename(this.user, name, renamed, folder.backing);
       folder.name = renamed;
       this.folders.set(renamed, folder);
-      if (this.subscriptions.delete(name)) this.subscriptions.add(renamed);
+      if (this.subscribed.delete(name)) this.subscribed.add(renamed);
     }
     // Superior levels of the new name exist too, as after CREATE.
     const levels = target.split(DELIMITER);
-    this.createLevels(levels, levels.length - 1);
+    await this.createLevels(levels, levels.length - 1);
+    await this.save();
     return null;
+  }
+
+  /** RFC 3501 §6.3.6 and §6.3.7. */
+  async subscribe(name: string, on: boolean): Promise<void> {
+    const normal = normalizeName(name);
+    if (this.subscribed.has(normal) === on) return;
+    await this.write();
+    if (on) this.subscribed.add(normal);
+    else this.subscribed.delete(normal);
+    await this.save();
+  }
+
+  private folderOver(name: string, store: Store, specialUse: string | null): FolderMailbox {
+    return new FolderMailbox(name, store, specialUse, this.quota, () => this.write());
+  }
+
+  /** Gives the account its place on disk: its folders, still empty defaults, move to stores there. */
+  private write(): Promise<void> {
+    this.written ??= (async () => {
+      for (const [name, folder] of this.folders) folder.moveTo(await this.stores.create(this.user, name, folder.uidValidity));
+      await this.save();
+    })().catch((error: unknown) => {
+      this.written = null;
+      throw error;
+    });
+    return this.written;
+  }
+
+  private save(): Promise<void> {
+    const folders = [...this.folders.entries()].map(([name, folder]) => ({ name, uidValidity: folder.uidValidity, specialUse: folder.specialUse }));
+    return this.stores.save({ user: this.user, folders, subscriptions: [...this.subscribed] });
   }
 }
 
@@ -173,15 +238,21 @@ export class Accounts {
   private readonly byUser = new Map<string, Account>();
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     private readonly quota: FolderQuota,
-  ) {}
+    private readonly stores: FolderStores,
+  ) {
+    for (const [key, kept] of stores.kept) {
+      for (const folderStore of kept.stores.values()) quota.hold(folderStore.size, folderStore.bytes);
+      this.byUser.set(key, new Account(store, kept.user, quota, stores, kept));
+    }
+  }
 
   /** The user's account, held until `release`; its folders outlive the session. */
   acquire(user: string): Account {
     const key = user.toLowerCase();
     let account = this.byUser.get(key);
-    if (account === undefined) account = new Account(this.store, user, this.quota);
+    if (account === undefined) account = new Account(this.store, user, this.quota, this.stores);
     // Re-inserting keeps the Map in least-recently-used order.
     this.byUser.delete(key);
     this.byUser.set(key, account);
@@ -195,11 +266,12 @@ export class Accounts {
     this.trim();
   }
 
+  /** Accounts written to the data directory stay: their folders hold mail. */
   private trim(): void {
     if (this.byUser.size <= MAX_IDLE_ACCOUNTS) return;
     for (const [key, account] of this.byUser) {
       if (this.byUser.size <= MAX_IDLE_ACCOUNTS) break;
-      if (account.sessions === 0) this.byUser.delete(key);
+      if (account.sessions === 0 && !account.kept) this.byUser.delete(key);
     }
   }
 }

@@ -1,85 +1,68 @@
-import { digestMessage, type MessageDigest } from '../../mime/digest.js';
+import type { Store } from '../../store/store.js';
+import type { StoredMessage } from '../../store/types.js';
 import type { ImapMessage } from '../message.js';
-import { Mailbox, type NewMessage } from './mailbox.js';
+import type { NewMessage } from './mailbox.js';
 import type { FolderQuota } from './quota.js';
+import { StoreMailbox, storeFlags } from './store-mailbox.js';
 
-class FolderMessage implements ImapMessage {
-  /** What the quota counted. */
-  readonly size: number;
-
+/**
+ * A user's own folder (or Sent, Drafts, Trash) over a store of its own: in
+ * memory, or a Maildir++ folder of the data directory. Copies share bytes and
+ * parse with their source. Folders never evict; the quota refuses instead.
+ */
+export class FolderMailbox extends StoreMailbox {
   constructor(
-    readonly uid: number,
-    public raw: Buffer | null,
-    readonly internalDate: number,
-    public flags: ReadonlySet<string>,
-    public digest: MessageDigest | null,
+    name: string,
+    store: Store,
+    specialUse: string | null,
+    private readonly quota: FolderQuota,
+    /** Runs before a message is added: an account kept in memory so far gets its place on disk. */
+    private readonly beforeAppend: () => Promise<void>,
   ) {
-    this.size = raw?.length ?? 0;
-  }
-
-  /** Out of the folder: its bytes go, as INBOX's do when the store drops them, though a session may still number it. */
-  drop(): void {
-    this.raw = null;
-    this.digest = null;
-  }
-}
-
-/** A user's own folder (or Sent, Drafts, Trash): messages held in memory, copies sharing bytes with their source. */
-export class FolderMailbox extends Mailbox {
-  private list: FolderMessage[] = [];
-  private nextUid = 1;
-
-  constructor(name: string, uidValidity: number, specialUse: string | null, private readonly quota: FolderQuota) {
-    super(name, uidValidity, specialUse);
+    super(store, name, store.uidValidity, specialUse);
   }
 
   get uidNext(): number {
-    return this.nextUid;
+    return this.store.uidNext;
   }
 
-  messages(): ImapMessage[] {
-    return this.list.slice();
+  /** The store behind the folder, for moving or removing it with its account. */
+  get backing(): Store {
+    return this.store;
   }
 
-  append(message: NewMessage): ImapMessage {
+  /** An empty folder moves to a store on disk (see Account). */
+  moveTo(store: Store): void {
+    this.replaceStore(store);
+  }
+
+  async append(message: NewMessage): Promise<ImapMessage> {
+    await this.beforeAppend();
     this.quota.reserve(message.raw.length);
-    const digest = message.digest ?? digestMessage(message.raw);
-    const added = new FolderMessage(this.nextUid++, message.raw, message.internalDate, new Set(message.flags), digest);
-    this.list.push(added);
-    this.events.emit('exists', added);
-    return added;
-  }
-
-  updateFlags(message: ImapMessage, add: readonly string[], remove: readonly string[], source: object | null): void {
-    if (!(message instanceof FolderMessage)) return;
-    const flags = new Set(message.flags);
-    for (const flag of add) flags.add(flag);
-    for (const flag of remove) flags.delete(flag);
-    if (flags.size === message.flags.size && [...flags].every((f) => message.flags.has(f))) return;
-    message.flags = flags;
-    this.events.emit('flags', message, source);
-  }
-
-  expunge(messages: readonly ImapMessage[]): void {
-    const gone = new Set(messages);
-    const removed = this.list.filter((m) => gone.has(m));
-    if (removed.length === 0) return;
-    for (const m of removed) {
-      this.quota.release(m.size);
-      m.drop();
+    try {
+      const stored = await this.store.add({
+        raw: message.raw,
+        envelope: { mailFrom: '', rcptTo: [] },
+        smtp: { helo: null, remoteAddress: null, authUser: null, tls: false },
+        receivedAt: message.internalDate,
+        flags: storeFlags(message.flags),
+        ...(message.digest ? { digest: message.digest } : {}),
+      });
+      return this.wrap(stored);
+    } catch (error) {
+      this.quota.release(message.raw.length);
+      throw error;
     }
-    this.list = this.list.filter((m) => !gone.has(m));
-    this.events.emit('expunge', removed);
+  }
+
+  protected override async remove(ids: readonly string[]): Promise<StoredMessage[]> {
+    const removed = await super.remove(ids);
+    for (const message of removed) this.quota.release(message.raw.length);
+    return removed;
   }
 
   /** Every message, for DELETE and for RENAME of INBOX. */
-  clear(): void {
-    const removed = this.list;
-    this.list = [];
-    for (const m of removed) {
-      this.quota.release(m.size);
-      m.drop();
-    }
-    if (removed.length > 0) this.events.emit('expunge', removed);
+  async clear(): Promise<void> {
+    await this.remove(this.store.all().map((m) => m.id));
   }
 }

@@ -45,9 +45,11 @@ export abstract class Mailbox {
   abstract get uidNext(): number;
   /** The messages now, ascending by UID. */
   abstract messages(): ImapMessage[];
-  abstract append(message: NewMessage): ImapMessage;
-  abstract updateFlags(message: ImapMessage, add: readonly string[], remove: readonly string[], source: object | null): void;
-  abstract expunge(messages: readonly ImapMessage[]): void;
+  /** Each write resolves once it is as durable as the store behind the mailbox is. */
+  abstract append(message: NewMessage): Promise<ImapMessage>;
+  /** Applied at once, so the message shows its new flags before the write resolves. */
+  abstract updateFlags(message: ImapMessage, add: readonly string[], remove: readonly string[], source: object | null): Promise<void>;
+  abstract expunge(messages: readonly ImapMessage[]): Promise<void>;
 
   /** A session selected (or IDLEs on) the mailbox; mailboxes fed by the store listen only while someone does. */
   open(): void {
@@ -56,6 +58,10 @@ export abstract class Mailbox {
 
   close(): void {
     if (--this.openCount === 0) this.detach();
+  }
+
+  protected get isOpen(): boolean {
+    return this.openCount > 0;
   }
 
   protected attach(): void {}

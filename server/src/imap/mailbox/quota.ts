@@ -22,6 +22,12 @@ export class FolderQuota {
     this.bytes += size;
   }
 
+  /** Counts what folders already hold at start, refusing nothing: the limits apply to what comes next. */
+  hold(messages: number, bytes: number): void {
+    this.messages += messages;
+    this.bytes += bytes;
+  }
+
   release(size: number): void {
     this.messages -= 1;
     this.bytes -= size;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { goJsonPieces } from './go-encode.js';
 import { mailhogMessage } from './message.js';
@@ -46,7 +46,7 @@ export class EventStream {
   };
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     private readonly logger: FastifyBaseLogger,
   ) {
     store.events.on('new', this.onStored);

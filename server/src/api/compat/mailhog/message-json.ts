@@ -1,4 +1,4 @@
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { DerivedCache } from '../derived-cache.js';
 import { goJsonPieces } from './go-encode.js';
@@ -37,7 +37,7 @@ export type Json = Buffer | Iterable<string | Buffer>;
 export class MessageJson {
   private readonly cache: DerivedCache<Buffer>;
 
-  constructor(store: MessageStore, budgetBytes: number) {
+  constructor(store: Store, budgetBytes: number) {
     this.cache = new DerivedCache<Buffer>(store, budgetBytes, (message) => Buffer.from([...encode(message)].join('')), (json) => json.length);
   }
 

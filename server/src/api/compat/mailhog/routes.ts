@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Compat } from '../../../config.js';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { SmtpRuleSet } from '../../../smtp/reject-rules.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { EventStream } from './events.js';
@@ -17,7 +17,7 @@ import { isSearchKind, MailhogSearch, SEARCH_TEXT_BYTES } from './search.js';
 import { webSocketRoutes } from './websocket.js';
 
 export interface MailhogRoutesDeps {
-  store: MessageStore;
+  store: Store;
   /** GET and DELETE /api/v1/messages are MailHog's only with --compat mailhog; Mailpit has the same path. */
   compat: Compat;
   /** The SMTP sink's rules, which Jim's behaviours join while he is on. */
@@ -116,7 +116,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
       sendJson(reply, TEXT_JSON, json.list('[', store.page(null, 0, V1_LIST_MAX).messages, ']')),
     );
     app.delete('/api/v1/messages', docs('MailHog: delete every message', '200 with an empty body; with --compat mailhog only'), async (_request, reply) => {
-      store.clear();
+      await store.clear();
       return reply.type(TEXT_JSON).send();
     });
   }
@@ -132,7 +132,7 @@ export const mailhogRoutes: FastifyPluginAsync<MailhogRoutesDeps> = async (app, 
   app.delete('/api/v1/messages/:id', docs('MailHog: delete a message', '200 with an empty body; an unknown id answers 500, as MailHog does'), async (request, reply) => {
     const { id } = request.params as { id: string };
     if (id === '') return reply.callNotFound();
-    return reply.code(store.delete([id]).length > 0 ? 200 : 500).type(TEXT_JSON).send();
+    return reply.code((await store.delete([id])).length > 0 ? 200 : 500).type(TEXT_JSON).send();
   });
 
   app.get('/api/v1/messages/:id/download', { ...noHead, ...docs('MailHog: download a message', 'The message as received, `message/rfc822`, as the attachment `<id>.eml`') }, async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { MessageFilter, MessageStore } from '../../../store/message-store.js';
+import type { MessageFilter, Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { DerivedCache, stringBytes } from '../derived-cache.js';
 import { goText } from './go-encode.js';
@@ -80,7 +80,7 @@ const stringsBytes = ({ text, ends }: Strings): number => stringBytes(text) + 8 
 export class MailhogSearch {
   private readonly texts: DerivedCache<SearchTexts>;
 
-  constructor(store: MessageStore, budgetBytes: number) {
+  constructor(store: Store, budgetBytes: number) {
     this.texts = new DerivedCache(store, budgetBytes, searchTexts, (t) => stringsBytes(t.containing) + stringsBytes(t.from) + stringsBytes(t.to));
   }
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { notWebSocket, SocketHub } from '../ws-hub.js';
 import type { MessageJson } from './message-json.js';
@@ -38,7 +38,7 @@ export class MailhogWebSocket {
   };
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     private readonly json: MessageJson,
     private readonly logger: FastifyBaseLogger,
   ) {
@@ -57,7 +57,7 @@ export class MailhogWebSocket {
 }
 
 export interface WebSocketRoutesDeps {
-  store: MessageStore;
+  store: Store;
   json: MessageJson;
 }
 

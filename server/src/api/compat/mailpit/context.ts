@@ -1,4 +1,4 @@
-import type { MessageFilter, MessageStore } from '../../../store/message-store.js';
+import type { MessageFilter, Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { goTrimSpace } from './clean.js';
 import { searchZone } from './dates.js';
@@ -11,7 +11,7 @@ export class MailpitContext {
   readonly source: SearchSource;
 
   constructor(
-    readonly store: MessageStore,
+    readonly store: Store,
     readonly facts: MailpitFacts,
   ) {
     this.source = { facts: (m) => facts.of(m), text: (m) => facts.searchText(m) };

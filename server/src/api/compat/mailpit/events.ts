@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import { isTag, tagsOf } from '../../../store/tags.js';
 import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { goJson } from '../go-json.js';
@@ -92,7 +92,7 @@ export class MailpitEvents {
   };
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: Store,
     private readonly facts: MailpitFacts,
     private readonly version: string,
     logger: FastifyBaseLogger,

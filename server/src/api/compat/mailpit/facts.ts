@@ -1,7 +1,7 @@
 import type { Address } from '../../../mime/digest.js';
 import { parseAddresses, searchText } from '../../../mime/digest.js';
 import { decodeWords, firstHeader, parseHeaderFields } from '../../../mime/headers.js';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { DerivedCache, stringBytes } from '../derived-cache.js';
 import { goJson } from '../go-json.js';
@@ -133,7 +133,7 @@ export class MailpitFacts {
   private readonly facts: DerivedCache<MessageFacts>;
   private readonly texts: DerivedCache<string>;
 
-  constructor(store: MessageStore, budgets: { factsBytes: number; textBytes: number }) {
+  constructor(store: Store, budgets: { factsBytes: number; textBytes: number }) {
     this.facts = new DerivedCache(store, budgets.factsBytes, computeFacts, factsCost);
     this.texts = new DerivedCache(store, budgets.textBytes, (message) => this.computeSearchText(message), stringBytes);
   }

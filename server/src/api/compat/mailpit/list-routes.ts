@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { MessageFilter } from '../../../store/message-store.js';
+import type { MessageFilter } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { goTrimSpace } from './clean.js';
 import type { MailpitContext } from './context.js';
@@ -67,8 +67,8 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
         const body = bodyOf(request.body);
         const decoded = body.tooLarge ? null : decodeGoStruct(body.bytes, [{ name: 'IDs', kind: '[]string' }], 'struct { IDs []string }');
         const ids = decoded?.ok ? ((decoded.fields.IDs as string[] | undefined) ?? []) : [];
-        if (ids.length === 0) store.clear();
-        else store.delete(ids);
+        if (ids.length === 0) await store.clear();
+        else await store.delete(ids);
         return sendOk(reply);
       },
     );
@@ -100,7 +100,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
       const search = (decoded.fields.Search as string | undefined) ?? '';
       if (ids.length > 0 && search !== '') return sendError(reply, 'You may specify either IDs or a search query, not both');
       const targets = ids.length > 0 ? ids : matching(context, search === '' ? null : context.filter(search, request.query as Query)).map((m) => m.id);
-      for (const id of targets) store.setRead(id, read);
+      await Promise.all(targets.map((id) => store.setRead(id, read)));
       return sendOk(reply);
     },
   );
@@ -129,7 +129,7 @@ export const listRoutes: FastifyPluginAsync<ListRoutesDeps> = async (app, { cont
       const query = request.query as Query;
       const search = goTrimSpace(queryGet(query, 'query'));
       if (search === '') return sendError(reply, NO_SEARCH);
-      store.delete(matching(context, context.filter(search, query)).map((m) => m.id));
+      await store.delete(matching(context, context.filter(search, query)).map((m) => m.id));
       return sendOk(reply);
     },
   );

@@ -59,7 +59,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesDeps> = async (app, 
       const message = messageOf(id, request.query as Query, reply);
       if (message === null) return reply;
       const detail = await detailOf(message, context.facts.of(message));
-      store.setRead(message.id, true);
+      await store.setRead(message.id, true);
       return sendJson(reply, detail);
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { relayMessage, relayServer, type RelaySettings } from '../../../relay/relay.js';
 import { DeliveryError } from '../../../relay/smtp-client.js';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import { decodeGoStruct } from './go-decode.js';
 import { byteString, bytesOf } from '../go-values.js';
 import { headerGet, parseAddress, parseAddressList, readHeader } from './go-mail.js';
@@ -10,7 +10,7 @@ import { sendNotFound, sendOk } from './replies.js';
 import { BODY_TOO_LARGE, bodyOf } from './request-body.js';
 
 export interface ReleaseRouteDeps {
-  store: MessageStore;
+  store: Store;
   relay: RelaySettings | null;
 }
 

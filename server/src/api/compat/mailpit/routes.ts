@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Compat } from '../../../config.js';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { RelaySettings } from '../../../relay/relay.js';
 import { SmtpRuleSet } from '../../../smtp/reject-rules.js';
 import type { ListenerStatus } from '../../routes/system.js';
@@ -21,7 +21,7 @@ import { tagRoutes } from './tags.js';
 import { viewRoutes } from './view-routes.js';
 
 export interface MailpitDeps {
-  store: MessageStore;
+  store: Store;
   /** Largest message POST /api/v1/send may store. */
   maxMessageSize: number;
   version: string;

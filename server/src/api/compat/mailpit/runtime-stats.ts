@@ -1,4 +1,4 @@
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 
 /**
@@ -27,7 +27,7 @@ export class RuntimeStats {
     this.held = 0;
   };
 
-  constructor(private readonly store: MessageStore) {
+  constructor(private readonly store: Store) {
     this.held = store.size;
     store.events.on('new', this.onNew).on('delete', this.onDelete).on('clear', this.onClear);
   }

@@ -1,5 +1,5 @@
 import { compileLike } from '../../../match/wildcard.js';
-import type { MessageFilter } from '../../../store/message-store.js';
+import type { MessageFilter } from '../../../store/store.js';
 import { hasAnyTag, hasTag } from '../../../store/tags.js';
 import { SEEN, type StoredMessage } from '../../../store/types.js';
 import { cleanString, goTrimSpace } from './clean.js';

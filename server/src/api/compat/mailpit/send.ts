@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import { ComposeError, composedBodyLimit, composeMessage, forbiddenHeader, MessageTooLarge, storeComposed, type ComposedAddress, type ComposedAttachment } from '../../compose.js';
 import { goJson } from '../go-json.js';
 import { acceptAnyBody, BODY_TOO_LARGE, bodyOf } from './request-body.js';
 import { sendJson } from './replies.js';
 
 export interface MailpitSendDeps {
-  store: MessageStore;
+  store: Store;
   maxMessageSize: number;
 }
 
@@ -126,7 +126,7 @@ export const mailpitSendRoute: FastifyPluginAsync<MailpitSendDeps> = async (app,
       throw error;
     }
     try {
-      const message = storeComposed(store, composed, request.ip, maxMessageSize);
+      const message = await storeComposed(store, composed, request.ip, maxMessageSize);
       return sendJson(reply, { ID: message.id });
     } catch (error) {
       if (error instanceof MessageTooLarge) return fail(reply, 413, error.message);

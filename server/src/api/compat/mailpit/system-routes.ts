@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { ListenerStatus } from '../../routes/system.js';
 import { sendJson, sendText } from './replies.js';
 import type { RuntimeStats } from './runtime-stats.js';
 import { relayServer, type RelaySettings } from '../../../relay/relay.js';
 
 export interface SystemRoutesDeps {
-  store: MessageStore;
+  store: Store;
   version: string;
   listeners: () => ListenerStatus[];
   stats: RuntimeStats;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import { byTagName, cleanTag, tagsOf } from '../../../store/tags.js';
 import type { StoredMessage } from '../../../store/types.js';
 import { decodeGoStruct } from './go-decode.js';
@@ -7,14 +7,14 @@ import { sendError, sendJson, sendOk } from './replies.js';
 import { BODY_TOO_LARGE, bodyOf } from './request-body.js';
 
 export interface TagRoutesDeps {
-  store: MessageStore;
+  store: Store;
 }
 
 /** A message's tags as Mailpit lists them: by name, ignoring case (SQLite's NOCASE). */
 export const mailpitTagsOf = (message: StoredMessage): string[] => tagsOf(message).sort(byTagName);
 
 /** Every tag in use, in the same order (storage.GetAllTags). */
-export const allTags = (store: MessageStore): string[] => store.tags().map((t) => t.name);
+export const allTags = (store: Store): string[] => store.tags().map((t) => t.name);
 
 /**
  * Mailpit's tag routes (server/apiv1/tags.go, internal/storage/tags.go) on the store's tags,
@@ -42,7 +42,7 @@ export const tagRoutes: FastifyPluginAsync<TagRoutesDeps> = async (app, { store 
       const decoded = decodeGoStruct(body.bytes, fields, 'struct { Tags []string; IDs []string }');
       if (!decoded.ok) return sendError(reply, decoded.error);
       const tags = ((decoded.fields.Tags as string[] | undefined) ?? []).flatMap((t) => cleanTag(t) ?? []);
-      for (const id of (decoded.fields.IDs as string[] | undefined) ?? []) store.setTags(id, tags);
+      await Promise.all(((decoded.fields.IDs as string[] | undefined) ?? []).map((id) => store.setTags(id, tags)));
       return sendOk(reply);
     },
   );
@@ -61,7 +61,7 @@ export const tagRoutes: FastifyPluginAsync<TagRoutesDeps> = async (app, { store 
       if (from === to) return sendOk(reply);
       if (!store.hasTag(from)) return sendError(reply, `tag not found: ${from}`);
       if (to.toLowerCase() !== from.toLowerCase() && store.hasTag(to)) return sendError(reply, `tag already exists: ${to}`);
-      store.renameTag(from, to);
+      await store.renameTag(from, to);
       return sendOk(reply);
     },
   );
@@ -72,7 +72,7 @@ export const tagRoutes: FastifyPluginAsync<TagRoutesDeps> = async (app, { store 
     async (request, reply) => {
       const { tag } = request.params;
       if (!store.hasTag(tag)) return sendError(reply, `tag not found: ${tag}`);
-      store.deleteTag(tag);
+      await store.deleteTag(tag);
       return sendOk(reply);
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { Sharp } from 'sharp';
 import { partBody } from '../../../mime/decode.js';
 import { MessageCache } from '../../../store/message-cache.js';
-import type { MessageStore } from '../../../store/message-store.js';
+import type { Store } from '../../../store/store.js';
 import type { StoredMessage } from '../../../store/types.js';
 import type { EnmimePart } from './parts.js';
 
@@ -216,7 +216,7 @@ export class Thumbnails {
   /** Thumbnails being made, so that a burst of requests for one part makes it once. */
   private readonly pending = new Map<string, Promise<Buffer>>();
 
-  constructor(private readonly store: MessageStore) {
+  constructor(private readonly store: Store) {
     this.cache = new MessageCache(store, THUMB_CACHE_BYTES, thumbsCost);
   }
 

@@ -57,7 +57,7 @@ export const viewRoutes: FastifyPluginAsync<ViewRoutesDeps> = async (app, { cont
       const message = context.resolve(file.slice(0, html ? -5 : -4), query);
       if (message === 'none' || message === undefined) return sendMessageNotFound(reply);
       // Mailpit reads the whole message, which marks it read, before it looks for the HTML.
-      store.setRead(message.id, true);
+      await store.setRead(message.id, true);
       const facts = context.facts.of(message);
       const bodies = enmimeBodies(message.raw, facts.view);
       if (html && bodies.html === '') return sendMessageNotFound(reply, 'This message does not contain a HTML part');
