@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { IdGenerator } from '../../server/src/store/ids.js';
 import type { JournalLine } from '../../server/src/store/maildir/journal-file.js';
 import { baseFor, placeOf } from '../../server/src/store/maildir/names.js';
-import { JOURNAL_FILE } from '../../server/src/store/maildir/open-maildir.js';
+import { JOURNAL_FILE } from '../../server/src/store/maildir/journal-file.js';
 import { messageContents } from './messages.js';
 import { onExit } from './processes.js';
 

@@ -323,7 +323,9 @@ export async function startWithConfig(config: MailroomConfig, logger: Logger): P
     io.disconnectSockets(true);
     io.engine.close();
     await Promise.all([...listeners.map((l) => l.close?.()), app.close()]);
-    await Promise.all([store.close(), folders.close()]);
+    // Folders first: the store's close lets go of the data directory's lock.
+    await folders.close();
+    await store.close();
   };
 
   try {

@@ -127,6 +127,7 @@ describe('--data-dir', () => {
     await filer.mailboxSubscribe('Keep.it');
     await filer.mailboxUnsubscribe('Drafts');
     await filer.mailboxDelete('Sent');
+    await filer.mailboxRename('Projects', 'Work');
     await filer.append('Drafts', 'From: me@example.com\r\nSubject: Draft\r\n\r\nunfinished\r\n', ['\\Draft'], new Date('2026-01-02T03:04:05Z'));
     await filer.logout();
     const other = await imapClient(first, 'qa@example.com');
@@ -136,14 +137,26 @@ describe('--data-dir', () => {
     const before = { list: await listAll(first.apiUrl), imap: await imapState(first), uidl: await pop3Uidl(first), tester: await accountState(first, 'tester'), qa: await accountState(first, 'QA@example.com') };
     const shape = (state: unknown[]): unknown[] =>
       (state as { path: string; subscribed?: boolean; messages: [number, string[]][] }[]).map((m) => [m.path, m.subscribed ?? false, m.messages.map(([uid, flags]) => [uid, flags])]) as unknown[];
-    // ImapFlow subscribes to what it creates; Projects came as Alpha's superior, unsubscribed.
+    // ImapFlow subscribes to what it creates; Projects (now Work) came as Alpha's superior, unsubscribed.
     expect(shape(before.tester)).toStrictEqual([
       ['Drafts', false, [[1, ['\\Draft']]]],
       ['INBOX', true, [[1, ['\\Answered', '\\Flagged']], [2, ['Needs+review', '\\Draft']], [3, ['Billing', 'Urgent']], [6, []]]],
       ['Keep.it', true, [[1, ['Billing', 'Urgent']]]],
-      ['Projects', false, []],
-      ['Projects/Alpha', true, [[2, ['Filed', 'Needs+review', '\\Draft', '\\Seen']]]],
       ['Trash', true, [[1, ['\\Seen']]]],
+      ['Work', false, []],
+      ['Work/Alpha', true, [[2, ['Filed', 'Needs+review', '\\Draft', '\\Seen']]]],
+    ]);
+    // Each folder is a Maildir++ folder named after its user and path, the rename moved too.
+    expect((await readdir(dir)).filter((name) => name.startsWith('.')).sort()).toStrictEqual([
+      '.qa@example\\2ecom.Drafts',
+      '.qa@example\\2ecom.Mine',
+      '.qa@example\\2ecom.Sent',
+      '.qa@example\\2ecom.Trash',
+      '.tester.Drafts',
+      '.tester.Keep\\2eit',
+      '.tester.Trash',
+      '.tester.Work',
+      '.tester.Work.Alpha',
     ]);
     expect(shape(before.qa)).toStrictEqual([
       ['Drafts', true, []],
@@ -197,7 +210,7 @@ describe('--data-dir', () => {
     const room = await mailroomForTest({ dataDir: dir, maxMessages: 4 });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await send(room, { subject: `Gone ${i}` }));
-    // The fifth evicted the first; its file goes after the fifth's 250, which waits for nothing else.
+    // Files go just behind the replies (each deletion is in the journal before it is answered), so the checks wait for them.
     const named = async (): Promise<string[]> => (await files(dir)).new.map((name) => name.split('.')[1]!).sort();
     await expect.poll(named).toStrictEqual(ids.slice(1).sort());
     expect((await api(room, `/api/messages/${ids[1]}`, { method: 'DELETE' })).status).toBe(200);
@@ -205,15 +218,15 @@ describe('--data-dir', () => {
     await imap.mailboxOpen('INBOX');
     await imap.messageDelete('1');
     await imap.logout();
-    expect(await named()).toStrictEqual([ids[3]!, ids[4]!].sort());
+    await expect.poll(named).toStrictEqual([ids[3]!, ids[4]!].sort());
     const pop = await Pop3Client.connect(room.ports.pop3);
     await pop.command('USER tester');
     await pop.command('PASS pw');
     await pop.command('DELE 1');
     await pop.command('QUIT');
-    expect(await named()).toStrictEqual([ids[4]!]);
+    await expect.poll(named).toStrictEqual([ids[4]!]);
     expect((await api(room, '/api/messages', { method: 'DELETE' })).body).toStrictEqual({ deleted: 1 });
-    expect(await files(dir)).toStrictEqual({ tmp: [], new: [], cur: [] });
+    await expect.poll(() => files(dir)).toStrictEqual({ tmp: [], new: [], cur: [] });
     await room.close();
     const again = await mailroomForTest({ dataDir: dir });
     expect(await listAll(again.apiUrl)).toStrictEqual([]);

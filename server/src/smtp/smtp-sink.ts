@@ -259,9 +259,12 @@ export function createSmtpSink(options: SmtpSinkOptions): SMTPServer {
     });
 
     async function keep(envelope: { mailFrom: string; rcptTo: string[] }): Promise<void> {
+      const raw = exactCopy(chunks, length);
+      // The copy is what is kept while the write is under way; the pieces need not be held too.
+      chunks.length = 0;
       try {
         const message = await store.add({
-          raw: exactCopy(chunks, length),
+          raw,
           envelope,
           smtp: {
             helo: session.hostNameAppearsAs || null,

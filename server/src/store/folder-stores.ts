@@ -6,6 +6,8 @@ export interface FolderRecord {
   name: string;
   uidValidity: number;
   specialUse: string | null;
+  /** Its directory, where that is not the one its name gives (a rename under way, or a name taken). */
+  dir?: string;
 }
 
 /** What is written of an IMAP account: its folders and subscriptions. */
@@ -36,10 +38,11 @@ export interface FolderStores {
   /** A store in memory, for a folder no one has used yet. */
   ephemeral(uidValidity: number): Store;
   /** The folder is gone: its store is closed and its messages removed. */
-  remove(user: string, name: string, store: Store): Promise<void>;
-  rename(user: string, from: string, to: string, store: Store): Promise<void>;
-  /** Writes the account's record whole. */
-  save(account: AccountRecord): Promise<void>;
+  remove(store: Store): Promise<void>;
+  /** Moves the folder's messages to where its new name puts them; the account is saved before and after. */
+  rename(user: string, to: string, store: Store): Promise<void>;
+  /** Writes the account's record whole, each folder's directory pinned where it is now. */
+  save(account: AccountRecord, stores: ReadonlyMap<string, Store>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,9 @@ export class MemoryFolderStores implements FolderStores {
     return this.ephemeral(uidValidity);
   }
 
-  async remove(): Promise<void> {}
+  async remove(store: Store): Promise<void> {
+    await store.close();
+  }
 
   async rename(): Promise<void> {}
 

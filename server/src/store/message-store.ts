@@ -49,6 +49,8 @@ export class MessageStore implements Store {
   /** No live entry sits before this slot; eviction starts here. */
   private head = 0;
   private nextUid = 1;
+  /** Above every uid applied: what IMAP reports as UIDNEXT, never a uid a pending (and perhaps failing) write holds. */
+  private appliedNext = 1;
   private totalBytes = 0;
   private unreadCount = 0;
   private readonly tagIndex = new TagIndex();
@@ -81,7 +83,7 @@ export class MessageStore implements Store {
 
   /** The uid the next message will get: above every uid given so far (IMAP's UIDNEXT). */
   get uidNext(): number {
-    return this.nextUid;
+    return this.appliedNext;
   }
 
   get unread(): number {
@@ -112,6 +114,7 @@ export class MessageStore implements Store {
       slot: 0,
     };
     if (this.journal !== null) await this.journal.add(entry);
+    this.appliedNext = Math.max(this.appliedNext, entry.uid + 1);
     entry.slot = this.slots.length;
     this.slots.push(entry);
     this.byId.set(entry.id, entry);
@@ -227,8 +230,12 @@ export class MessageStore implements Store {
     const found = [...new Set(ids)].flatMap((id) => this.byId.get(id) ?? []);
     if (found.length === 0) return [];
     if (this.journal !== null) await this.journal.remove(found);
-    // Another delete may have taken some while this one was written.
-    const removed = found.filter((entry) => this.detach(entry));
+    return this.removeEntries(found);
+  }
+
+  /** Takes entries out of memory; another delete may have taken some while this one was written. */
+  private removeEntries(entries: readonly Entry[]): StoredMessage[] {
+    const removed = entries.filter((entry) => this.detach(entry));
     if (removed.length > 0) {
       this.maybeCompact();
       this.events.emit('delete', removed);
@@ -240,9 +247,9 @@ export class MessageStore implements Store {
   async clear(): Promise<void> {
     const upToUid = this.slots.reduce((last, entry) => entry?.uid ?? last, 0);
     if (this.journal !== null) await this.journal.clear(upToUid);
-    const newest = this.slots.at(-1);
-    if (newest !== undefined && newest.uid > upToUid) {
-      await this.delete(this.ordered().filter((entry) => entry.uid <= upToUid).map((entry) => entry.id));
+    if (this.since(upToUid, null).length > 0) {
+      // Mail arrived while the clear was written: it stays, and the rest goes as a delete (the clear is on disk already).
+      this.removeEntries(this.ordered().filter((entry) => entry.uid <= upToUid));
       return;
     }
     this.byId.clear();
@@ -292,6 +299,7 @@ export class MessageStore implements Store {
       this.tagIndex.count(entry.flags, 1);
     }
     this.nextUid = state.uidNext;
+    this.appliedNext = state.uidNext;
     const evicted = this.evict();
     if (evicted.length > 0) this.inBackground(this.journal?.remove(evicted));
   }

@@ -86,7 +86,7 @@ export class StoreWriteError extends Error {
 
   constructor(cause: unknown) {
     const code = (cause as NodeJS.ErrnoException | null)?.code;
-    super(`the message could not be written to disk (${code ?? 'error'})`, { cause });
+    super(`the change could not be written to disk (${code ?? 'error'})`, { cause });
     this.full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
   }
 }

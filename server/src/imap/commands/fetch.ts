@@ -30,13 +30,13 @@ export const fetch: CommandSpec = {
     if (indexes === null) throw bad('Invalid sequence set');
     const markSeen = request.setsSeen && !selected.readOnly;
     let lost = false;
-    const writes: Promise<void>[] = [];
+    const writes = new Writes();
     for (const index of indexes) {
       if (session.isClosed) return;
       const message = selected.messages[index]!;
       let flags = false;
       if (markSeen && !message.flags.has('\\Seen') && !selected.isExpunged(message)) {
-        writes.push(selected.mailbox.updateFlags(message, ['\\Seen'], [], session));
+        writes.add(selected.mailbox.updateFlags(message, ['\\Seen'], [], session));
         flags = true;
       }
       const rendered = renderFetchParts(message, index + 1, request, { uid, flags, recent: selected.isRecent(message) });
@@ -44,10 +44,29 @@ export const fetch: CommandSpec = {
       await session.write(rendered.chunks);
     }
     // The tagged OK says \Seen is stored, so it waits for the writes.
-    await Promise.all(writes);
+    await writes.done();
     if (lost) return { code: 'EXPUNGEISSUED', text: 'Some messages were already expunged' };
   },
 };
+
+/**
+ * Flag writes a command started; the tagged reply waits for them. Each is
+ * watched from the start, so one that fails after the session has gone (the
+ * loop returns early) is no unhandled rejection.
+ */
+class Writes {
+  private readonly settled: Promise<unknown>[] = [];
+
+  add(write: Promise<void>): void {
+    this.settled.push(write.then(() => null, (error: unknown) => error ?? new Error('flag write failed')));
+  }
+
+  /** Rejects with the first failure, once every write has settled. */
+  async done(): Promise<void> {
+    const failure = (await Promise.all(this.settled)).find((outcome) => outcome !== null);
+    if (failure !== undefined) throw failure;
+  }
+}
 
 /**
  * RFC 3501 §6.4.6. Messages expunged elsewhere are left alone (RFC 2180
@@ -71,7 +90,7 @@ export const store: CommandSpec = {
     if (indexes === null) throw bad('Invalid sequence set');
     const silent = match[2] !== undefined;
     let stored = 0;
-    const writes: Promise<void>[] = [];
+    const writes = new Writes();
     for (const index of indexes) {
       if (session.isClosed) return;
       const message = selected.messages[index]!;
@@ -81,13 +100,13 @@ export const store: CommandSpec = {
       const add = match[1] === '-' ? [] : flags;
       const remove = match[1] === '+' ? [] : match[1] === '-' ? flags : [...current].filter((f) => !flags.includes(f));
       // Asking again for flags a message has is common (clients resend whole lists) and changes nothing.
-      if (add.some((f) => !holds(current, f)) || remove.some((f) => holds(current, f))) writes.push(selected.mailbox.updateFlags(message, add, remove, session));
+      if (add.some((f) => !holds(current, f)) || remove.some((f) => holds(current, f))) writes.add(selected.mailbox.updateFlags(message, add, remove, session));
       if (!silent) {
         const uidItem = uid ? `UID ${message.uid} ` : '';
         await session.writeLine(`* ${index + 1} FETCH (${uidItem}FLAGS (${flagList(message.flags, selected.isRecent(message))}))`);
       }
     }
-    await Promise.all(writes);
+    await writes.done();
     // RFC 2180 §4.2.2: every named message was expunged elsewhere; the EXPUNGEs follow at the next chance.
     if (stored === 0 && indexes.length > 0 && !silent) throw no('The messages were expunged', 'EXPUNGEISSUED');
   },

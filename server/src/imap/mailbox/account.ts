@@ -3,7 +3,7 @@ import type { Store } from '../../store/store.js';
 import { contentOf } from '../message.js';
 import { FolderMailbox } from './folder-mailbox.js';
 import { InboxMailbox } from './inbox-mailbox.js';
-import { nextUidValidity, type Mailbox } from './mailbox.js';
+import { nextUidValidity, reserveUidValidity, type Mailbox } from './mailbox.js';
 import type { FolderQuota } from './quota.js';
 
 /** The hierarchy delimiter (RFC 3501 §5.1.1), as the issue and most clients expect. */
@@ -43,7 +43,9 @@ export class Account {
   /** Logged-in sessions using the account. */
   sessions = 0;
   /** Resolves once the account has its place on disk (or at once without a data directory). */
-  private written: Promise<void> | null;
+  private onDisk: Promise<void> | null;
+  /** Folder-level changes run one at a time, so two sessions' CREATE or RENAME never interleave. */
+  private changes: Promise<unknown> = Promise.resolve();
 
   constructor(
     store: Store,
@@ -56,7 +58,7 @@ export class Account {
     if (kept !== undefined) {
       for (const folder of kept.folders) this.folders.set(folder.name, this.folderOver(folder.name, kept.stores.get(folder.name)!, folder.specialUse));
       this.subscribed = new Set(kept.subscriptions);
-      this.written = Promise.resolve();
+      this.onDisk = Promise.resolve();
       return;
     }
     this.subscribed = new Set(['INBOX']);
@@ -64,12 +66,12 @@ export class Account {
       this.folders.set(name, this.folderOver(name, stores.ephemeral(nextUidValidity()), use));
       this.subscribed.add(name);
     }
-    this.written = stores.durable ? null : Promise.resolve();
+    this.onDisk = stores.durable ? null : Promise.resolve();
   }
 
   /** Whether the account lives beyond memory (it then stays loaded). */
   get kept(): boolean {
-    return this.stores.durable && this.written !== null;
+    return this.stores.durable && this.onDisk !== null;
   }
 
   get subscriptions(): ReadonlySet<string> {
@@ -103,14 +105,18 @@ export class Account {
   }
 
   /** RFC 3501 §6.3.3; superior levels are created too. Returns why not, or null. */
-  async create(name: string): Promise<string | null> {
+  create(name: string): Promise<string | null> {
+    return this.serial(() => this.createNow(name));
+  }
+
+  private async createNow(name: string): Promise<string | null> {
     const normal = normalizeName(name.endsWith(DELIMITER) ? name.slice(0, -1) : name);
     const invalid = invalidName(normal);
     if (invalid !== null) return invalid;
     if (this.get(normal) !== null) return 'Mailbox already exists';
     const levels = normal.split(DELIMITER);
     if (this.folders.size + levels.length > MAX_FOLDERS) return `A user has at most ${MAX_FOLDERS} folders`;
-    await this.write();
+    await this.keepOnDisk();
     await this.createLevels(levels, levels.length);
     await this.save();
     return null;
@@ -127,18 +133,22 @@ export class Account {
   }
 
   /** RFC 3501 §6.3.4: INBOX cannot go; a folder with inferiors stays until they are gone, as in Dovecot. */
-  async delete(name: string): Promise<{ removed: FolderMailbox } | { error: string }> {
+  delete(name: string): Promise<{ removed: FolderMailbox } | { error: string }> {
+    return this.serial(() => this.deleteNow(name));
+  }
+
+  private async deleteNow(name: string): Promise<{ removed: FolderMailbox } | { error: string }> {
     const normal = normalizeName(name);
     if (normal === 'INBOX') return { error: 'INBOX cannot be deleted' };
     const folder = this.folders.get(normal);
     if (folder === undefined) return { error: 'Mailbox does not exist' };
     if (this.hasChildren(normal)) return { error: 'Mailbox has children, delete them first' };
-    await this.write();
+    await this.keepOnDisk();
     await folder.clear();
     this.folders.delete(normal);
     this.subscribed.delete(normal);
-    await this.stores.remove(this.user, normal, folder.backing);
     await this.save();
+    await this.stores.remove(folder.backing);
     return { removed: folder };
   }
 
@@ -146,7 +156,11 @@ export class Account {
    * RFC 3501 §6.3.5: renames a folder and its inferiors. Renaming INBOX moves
    * its messages into a new folder and leaves INBOX empty.
    */
-  async rename(from: string, to: string): Promise<string | null> {
+  rename(from: string, to: string): Promise<string | null> {
+    return this.serial(() => this.renameNow(from, to));
+  }
+
+  private async renameNow(from: string, to: string): Promise<string | null> {
     const source = normalizeName(from);
     const target = normalizeName(to);
     const invalid = invalidName(target);
@@ -155,7 +169,7 @@ export class Account {
     if (this.get(target) !== null) return 'Mailbox already exists';
     if (target.startsWith(`${source}${DELIMITER}`)) return 'Cannot rename a mailbox into itself';
     if (source === 'INBOX') {
-      const created = await this.create(target);
+      const created = await this.createNow(target);
       if (created !== null) return created;
       const folder = this.folders.get(target)!;
       const messages = this.inbox.messages();
@@ -166,17 +180,19 @@ export class Account {
       await this.inbox.expunge(messages);
       return null;
     }
-    await this.write();
+    await this.keepOnDisk();
     // RFC 3501 §6.3.5: inferiors move with their superior (INBOX's stay, handled above).
     const moves = [...this.folders.entries()].filter(([name]) => name === source || name.startsWith(`${source}${DELIMITER}`));
     for (const [name] of moves) this.folders.delete(name);
     for (const [name, folder] of moves) {
       const renamed = target + name.slice(source.length);
-      await this.stores.rename(this.user, name, renamed, folder.backing);
       folder.name = renamed;
       this.folders.set(renamed, folder);
       if (this.subscribed.delete(name)) this.subscribed.add(renamed);
     }
+    // Saved first with each folder's directory pinned where it is, so a crash while they move loses nothing.
+    await this.save();
+    for (const [, folder] of moves) await this.stores.rename(this.user, folder.name, folder.backing);
     // Superior levels of the new name exist too, as after CREATE.
     const levels = target.split(DELIMITER);
     await this.createLevels(levels, levels.length - 1);
@@ -185,34 +201,43 @@ export class Account {
   }
 
   /** RFC 3501 §6.3.6 and §6.3.7. */
-  async subscribe(name: string, on: boolean): Promise<void> {
-    const normal = normalizeName(name);
-    if (this.subscribed.has(normal) === on) return;
-    await this.write();
-    if (on) this.subscribed.add(normal);
-    else this.subscribed.delete(normal);
-    await this.save();
+  subscribe(name: string, on: boolean): Promise<void> {
+    return this.serial(async () => {
+      const normal = normalizeName(name);
+      if (this.subscribed.has(normal) === on) return;
+      await this.keepOnDisk();
+      if (on) this.subscribed.add(normal);
+      else this.subscribed.delete(normal);
+      await this.save();
+    });
+  }
+
+  private serial<T>(change: () => Promise<T>): Promise<T> {
+    const done = this.changes.then(change);
+    this.changes = done.catch(() => undefined);
+    return done;
   }
 
   private folderOver(name: string, store: Store, specialUse: string | null): FolderMailbox {
-    return new FolderMailbox(name, store, specialUse, this.quota, () => this.write());
+    return new FolderMailbox(name, store, specialUse, this.quota, () => this.keepOnDisk());
   }
 
   /** Gives the account its place on disk: its folders, still empty defaults, move to stores there. */
-  private write(): Promise<void> {
-    this.written ??= (async () => {
+  private keepOnDisk(): Promise<void> {
+    this.onDisk ??= (async () => {
       for (const [name, folder] of this.folders) folder.moveTo(await this.stores.create(this.user, name, folder.uidValidity));
       await this.save();
     })().catch((error: unknown) => {
-      this.written = null;
+      this.onDisk = null;
       throw error;
     });
-    return this.written;
+    return this.onDisk;
   }
 
   private save(): Promise<void> {
     const folders = [...this.folders.entries()].map(([name, folder]) => ({ name, uidValidity: folder.uidValidity, specialUse: folder.specialUse }));
-    return this.stores.save({ user: this.user, folders, subscriptions: [...this.subscribed] });
+    const stores = new Map([...this.folders].map(([name, folder]) => [name, folder.backing]));
+    return this.stores.save({ user: this.user, folders, subscriptions: [...this.subscribed] }, stores);
   }
 }
 
@@ -242,7 +267,9 @@ export class Accounts {
     private readonly quota: FolderQuota,
     private readonly stores: FolderStores,
   ) {
+    reserveUidValidity(store.uidValidity);
     for (const [key, kept] of stores.kept) {
+      for (const folder of kept.folders) reserveUidValidity(folder.uidValidity);
       for (const folderStore of kept.stores.values()) quota.hold(folderStore.size, folderStore.bytes);
       this.byUser.set(key, new Account(store, kept.user, quota, stores, kept));
     }

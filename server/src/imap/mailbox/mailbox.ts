@@ -79,3 +79,8 @@ export function nextUidValidity(): number {
   lastUidValidity += 1;
   return lastUidValidity;
 }
+
+/** Values kept from an earlier run are never given again: the clock may be behind what folders used then. */
+export function reserveUidValidity(used: number): void {
+  lastUidValidity = Math.max(lastUidValidity, used);
+}

@@ -14,7 +14,7 @@ export const JOURNAL_FILE = 'mailroom-journal.jsonl';
  */
 export type JournalLine =
   | { t: 'h'; v: 1; uidValidity: number; uidNext: number }
-  | { t: 'a'; id: string; uid: number; base: string; receivedAt: number; envelope: Envelope; smtp: SmtpDetails; tags?: string[]; raw?: string }
+  | { t: 'a'; id: string; uid: number; base: string; receivedAt: number; envelope: Envelope; smtp: SmtpDetails; tags?: string[]; raw?: string; flags?: string[] }
   | { t: 'g'; id: string; tags: string[] }
   | { t: 'd'; ids: string[] }
   | { t: 'c'; upToUid: number };
@@ -94,25 +94,42 @@ function apply(state: Replayed, line: JournalLine): void {
   }
 }
 
-/** The journal file, appended to by one writer at a time (the committer's batches). */
+/** Writes all of `data` at the handle's position: a write may stop short (a file-size limit, a full disk) before a later one fails outright. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  for (let done = 0; done < data.length; ) done += (await handle.write(data, done, data.length - done, null)).bytesWritten;
+}
+
+const linesOf = (lines: readonly JournalLine[]): Buffer => Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+
+/**
+ * The journal file, appended to by one writer at a time (the committer's
+ * batches). With `idleClose` (a folder's journal, written now and then) the
+ * file is open only while a batch writes, so many folders hold no descriptors.
+ */
 export class JournalFile {
+  private handle: FileHandle | null = null;
+  /** Set when the file could not be cut back after a failed append: nothing more is appended to it. */
+  private broken: unknown = null;
+
   private constructor(
     private path: string,
-    private handle: FileHandle,
     private length: number,
     /** Lines in the file, to tell when a rewrite would shrink it. */
     public lines: number,
+    private readonly idleClose: boolean,
   ) {}
 
   /** Opens the file for appending, first cutting off a torn last line so new lines start clean. */
-  static async open(path: string, goodLength: number, lines: number): Promise<JournalFile> {
-    const handle = await open(path, 'a+', 0o600);
+  static async open(path: string, goodLength: number, lines: number, idleClose = false): Promise<JournalFile> {
+    const file = new JournalFile(path, goodLength, lines, idleClose);
+    const handle = await file.opened();
     const { size } = await handle.stat();
     if (size > goodLength) {
       await handle.truncate(goodLength);
       await handle.datasync();
     }
-    return new JournalFile(path, handle, goodLength, lines);
+    await file.idle();
+    return file;
   }
 
   get bytes(): number {
@@ -127,14 +144,22 @@ export class JournalFile {
   /** Appends whole lines and syncs them; on failure the file is cut back, so no partial line stays. */
   async append(lines: readonly JournalLine[]): Promise<void> {
     if (lines.length === 0) return;
-    const data = Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    if (this.broken !== null) throw this.broken;
+    const data = linesOf(lines);
+    const handle = await this.opened();
     try {
-      // A write may stop short (a file-size limit, a full disk) before a later one fails outright.
-      for (let done = 0; done < data.length; ) done += (await this.handle.write(data, done, data.length - done, null)).bytesWritten;
-      await this.handle.datasync();
+      await writeAll(handle, data);
+      await handle.datasync();
     } catch (error) {
-      await this.handle.truncate(this.length).catch(() => undefined);
+      try {
+        await handle.truncate(this.length);
+      } catch {
+        // A torn line would swallow the next batch's first line at replay; a rewrite (or a restart) mends the file.
+        this.broken = error;
+      }
       throw error;
+    } finally {
+      await this.idle();
     }
     this.length += data.length;
     this.lines += lines.length;
@@ -147,23 +172,36 @@ export class JournalFile {
    */
   async rewrite(lines: readonly JournalLine[]): Promise<void> {
     const next = `${this.path}.new`;
-    const data = Buffer.from(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    const data = linesOf(lines);
     const handle = await open(next, 'w', 0o600);
     try {
-      await handle.write(data, 0, data.length, 0);
+      await writeAll(handle, data);
       await handle.datasync();
     } finally {
       await handle.close();
     }
+    // From the rename on, appends must go to the new file, whatever fails after it.
+    await this.handle?.close().catch(() => undefined);
+    this.handle = null;
     await rename(next, this.path);
-    await syncDir(dirname(this.path));
-    await this.handle.close();
-    this.handle = await open(this.path, 'a+');
     this.length = data.length;
     this.lines = lines.length;
+    this.broken = null;
+    await syncDir(dirname(this.path));
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.handle?.close();
+    this.handle = null;
+  }
+
+  private async opened(): Promise<FileHandle> {
+    this.handle ??= await open(this.path, 'a+', 0o600);
+    return this.handle;
+  }
+
+  private async idle(): Promise<void> {
+    if (!this.idleClose) return;
+    await this.close();
   }
 }

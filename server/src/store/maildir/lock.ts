@@ -20,10 +20,20 @@ function alive(pid: number): boolean {
  * container, where the pid repeats) is taken over.
  */
 export class DataDirLock {
+  /** Directories this process holds: its pid in the file cannot tell a second Mailroom in the same process. */
+  private static readonly held = new Set<string>();
+
   private constructor(private readonly path: string) {}
 
   static async acquire(dir: string): Promise<DataDirLock> {
     const path = join(dir, LOCK_FILE);
+    if (DataDirLock.held.has(path)) throw new Error(`${dir} is in use by another Mailroom in this process (pid ${process.pid}); give this one another directory`);
+    const lock = await DataDirLock.take(dir, path);
+    DataDirLock.held.add(path);
+    return lock;
+  }
+
+  private static async take(dir: string, path: string): Promise<DataDirLock> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(path, 'wx');
@@ -43,6 +53,7 @@ export class DataDirLock {
   }
 
   async release(): Promise<void> {
+    DataDirLock.held.delete(this.path);
     await unlink(this.path).catch(() => undefined);
   }
 }

@@ -1,9 +1,9 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { MessageStore } from '../message-store.js';
 import { UNLIMITED, type AccountRecord, type FolderStores, type KeptAccount } from '../folder-stores.js';
-import type { Store } from '../store.js';
+import { StoreWriteError, type Store } from '../store.js';
 import type { MaildirJournal } from './maildir-journal.js';
 import { loadMaildir } from './open-maildir.js';
 import { syncDir } from './sync.js';
@@ -40,14 +40,28 @@ function isAccountRecord(value: unknown): value is AccountRecord {
     Array.isArray(record.subscriptions) &&
     record.subscriptions.every((s) => typeof s === 'string') &&
     Array.isArray(record.folders) &&
-    record.folders.every((f) => typeof f?.name === 'string' && Number.isInteger(f.uidValidity) && (f.specialUse === null || typeof f.specialUse === 'string'))
+    record.folders.every(
+      (f) => typeof f?.name === 'string' && Number.isInteger(f.uidValidity) && (f.specialUse === null || typeof f.specialUse === 'string') && (f.dir === undefined || (typeof f.dir === 'string' && f.dir.startsWith('.') && !f.dir.includes('/'))),
+    )
   );
 }
+
+/** Turns a file-system failure into the store's own error, which every protocol answers as such. */
+async function written<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof StoreWriteError ? error : new StoreWriteError(error);
+  }
+}
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 /** IMAP users' folders as Maildir++ folders of the data directory, each with its own journal. */
 export class MaildirFolderStores implements FolderStores {
   readonly durable = true;
-  private readonly journals = new Map<Store, MaildirJournal>();
+  /** Each folder's journal and directory. */
+  private readonly journals = new Map<Store, { journal: MaildirJournal; dir: string }>();
 
   private constructor(
     private readonly root: string,
@@ -77,7 +91,12 @@ export class MaildirFolderStores implements FolderStores {
         continue;
       }
       const folderStores = new Map<string, Store>();
-      for (const folder of record.folders) folderStores.set(folder.name, await stores.load(record.user, folder.name, folder.uidValidity, false));
+      for (const folder of record.folders) {
+        const named = folderDir(root, record.user, folder.name);
+        // A pinned directory gone and the named one there: the crash came between a rename's move and its second save.
+        const path = folder.dir !== undefined && ((await exists(join(root, folder.dir))) || !(await exists(named))) ? join(root, folder.dir) : named;
+        folderStores.set(folder.name, await stores.load(path, folder.uidValidity));
+      }
       stores.kept.set(record.user.toLowerCase(), { ...record, stores: folderStores });
     }
     return stores;
@@ -88,42 +107,59 @@ export class MaildirFolderStores implements FolderStores {
   }
 
   create(user: string, name: string, uidValidity: number): Promise<Store> {
-    return this.load(user, name, uidValidity, true);
+    return written(async () => {
+      const path = await this.freeDir(folderDir(this.root, user, name));
+      const store = await this.load(path, uidValidity);
+      await syncDir(this.root);
+      return store;
+    });
   }
 
-  async remove(user: string, name: string, store: Store): Promise<void> {
-    await store.close();
-    this.journals.delete(store);
-    await rm(folderDir(this.root, user, name), { recursive: true, force: true });
+  remove(store: Store): Promise<void> {
+    return written(async () => {
+      const folder = this.journals.get(store);
+      await store.close();
+      this.journals.delete(store);
+      if (folder !== undefined) await rm(folder.dir, { recursive: true, force: true });
+    });
   }
 
-  async rename(user: string, from: string, to: string, store: Store): Promise<void> {
-    const target = folderDir(this.root, user, to);
-    // A directory left by a folder of that name that could not be removed would be in the way.
-    await rm(target, { recursive: true, force: true });
-    await this.journals.get(store)?.relocate(target);
+  rename(user: string, to: string, store: Store): Promise<void> {
+    return written(async () => {
+      const folder = this.journals.get(store);
+      if (folder === undefined) return;
+      const target = await this.freeDir(folderDir(this.root, user, to));
+      await folder.journal.relocate(target);
+      folder.dir = target;
+    });
   }
 
   /** Written beside, synced, renamed over the old one: a crash leaves one or the other. */
-  async save(account: AccountRecord): Promise<void> {
-    const dir = join(this.root, ACCOUNTS_DIR);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, `${escapeLevel(account.user.toLowerCase())}.json`);
-    const handle = await open(`${path}.new`, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(account));
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${path}.new`, path);
-    await syncDir(dir);
+  save(account: AccountRecord, stores: ReadonlyMap<string, Store>): Promise<void> {
+    return written(async () => {
+      const folders = account.folders.map((folder) => {
+        const dir = this.journals.get(stores.get(folder.name)!)?.dir;
+        return dir === undefined || dir === folderDir(this.root, account.user, folder.name) ? folder : { ...folder, dir: basename(dir) };
+      });
+      const dir = join(this.root, ACCOUNTS_DIR);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const path = join(dir, `${escapeLevel(account.user.toLowerCase())}.json`);
+      const handle = await open(`${path}.new`, 'w', 0o600);
+      try {
+        await handle.writeFile(JSON.stringify({ ...account, folders }));
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(`${path}.new`, path);
+      await syncDir(dir);
+    });
   }
 
   /** Bytes every folder's messages and journal take. */
   bytes(): number {
     let total = 0;
-    for (const journal of this.journals.values()) total += journal.bytes;
+    for (const { journal } of this.journals.values()) total += journal.bytes;
     return total;
   }
 
@@ -132,14 +168,17 @@ export class MaildirFolderStores implements FolderStores {
     this.journals.clear();
   }
 
-  private async load(user: string, name: string, uidValidity: number, fresh: boolean): Promise<Store> {
-    const dir = folderDir(this.root, user, name);
-    // A new folder starts empty even where an old one of that name could not be removed.
-    if (fresh) await rm(dir, { recursive: true, force: true });
-    const { journal, restored } = await loadMaildir(dir, this.logger, { uidValidity });
-    if (fresh) await syncDir(this.root);
+  /** `path`, or the first of `path~1`, `path~2`... that no directory holds: what is on disk and unknown is never removed. */
+  private async freeDir(path: string): Promise<string> {
+    let candidate = path;
+    for (let n = 1; await exists(candidate); n++) candidate = `${path}~${n}`;
+    return candidate;
+  }
+
+  private async load(dir: string, uidValidity: number): Promise<Store> {
+    const { journal, restored } = await loadMaildir(dir, this.logger, { uidValidity, idleClose: true });
     const store = new MessageStore(UNLIMITED, { journal, restored });
-    this.journals.set(store, journal);
+    this.journals.set(store, { journal, dir });
     return store;
   }
 }

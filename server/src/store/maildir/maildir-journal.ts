@@ -6,7 +6,7 @@ import { StoreWriteError, type StorePersistence } from '../store.js';
 import { tagsOf } from '../tags.js';
 import type { StoredMessage } from '../types.js';
 import { JOURNAL_FILE, type JournalFile, type JournalLine } from './journal-file.js';
-import { baseFor, placeOf } from './names.js';
+import { baseFor, placeOf, systemFlagsOf } from './names.js';
 import { syncDir } from './sync.js';
 
 /** What the journal keeps of a message: the store's own record once it has changed, what was loaded before. */
@@ -69,8 +69,10 @@ export class MaildirJournal implements StoreJournal {
   private rawInJournal = 0;
   private closed = false;
   private readonly syncTimer: NodeJS.Timeout;
-  private syncing = false;
   private readonly writer = new Limited(WRITE_CONCURRENCY);
+  /** Records whose removal is queued but not yet in the journal: a rewrite meanwhile must keep them. */
+  private readonly going = new Set<FileRecord>();
+  private syncPass: Promise<void> | null = null;
   persistence: StorePersistence;
 
   constructor(
@@ -132,6 +134,7 @@ export class MaildirJournal implements StoreJournal {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.syncTimer);
+    await this.syncPass;
     await this.exclusive(async () => {
       await this.writer.idle();
       await this.file.close();
@@ -161,6 +164,7 @@ export class MaildirJournal implements StoreJournal {
       record.dead = true;
       if (record.unsyncedSince !== null) this.rawInJournal -= record.size;
       this.records.delete(id);
+      this.going.add(record);
       taken.push(record);
     }
     return taken;
@@ -197,8 +201,8 @@ export class MaildirJournal implements StoreJournal {
 
     const lines: JournalLine[] = [];
     const retagged: { record: FileRecord; tags: string[] }[] = [];
-    const renames: { op: Extract<Op, { kind: 'flags' }>; record: FileRecord; dir: 'new' | 'cur'; name: string }[] = [];
-    const flagged = new Set<FileRecord>();
+    const renames: { record: FileRecord; dir: 'new' | 'cur'; name: string }[] = [];
+    const flagged = new Map<FileRecord, Extract<Op, { kind: 'flags' }>[]>();
     for (const op of batch) {
       switch (op.kind) {
         case 'add':
@@ -207,15 +211,17 @@ export class MaildirJournal implements StoreJournal {
         case 'flags': {
           const { record } = op;
           // One look per message per batch: its flags now are what every change in the batch led to.
-          if (record.dead || flagged.has(record)) break;
-          flagged.add(record);
+          const same = flagged.get(record);
+          if (same !== undefined) same.push(op);
+          if (record.dead || same !== undefined) break;
+          flagged.set(record, [op]);
           const tags = tagsOf(record.message);
           if (!sameTags(tags, record.tags)) {
             lines.push({ t: 'g', id: record.message.id, tags });
             retagged.push({ record, tags });
           }
           const place = placeOf(record.base, record.message.flags);
-          if (place.dir !== record.dir || place.name !== record.name) renames.push({ op, record, ...place });
+          if (place.dir !== record.dir || place.name !== record.name) renames.push({ record, ...place });
           break;
         }
         case 'remove':
@@ -239,6 +245,7 @@ export class MaildirJournal implements StoreJournal {
       return;
     }
     for (const { record, tags } of retagged) record.tags = tags;
+    for (const op of batch) if (op.kind === 'remove' || op.kind === 'clear') for (const record of op.records) this.going.delete(record);
     const adds = batch.filter((op): op is Extract<Op, { kind: 'add' }> => op.kind === 'add');
     for (const op of adds) this.track(op);
     // Durable now: new messages' bytes and deletions are in the journal, so their replies need not wait for the files.
@@ -246,7 +253,7 @@ export class MaildirJournal implements StoreJournal {
 
     const touched = new Set<string>();
     await Promise.all(
-      renames.map(async ({ op, record, dir, name }) => {
+      renames.map(async ({ record, dir, name }) => {
         const to = join(this.dir, dir, name);
         try {
           await record.written;
@@ -256,7 +263,7 @@ export class MaildirJournal implements StoreJournal {
           record.name = name;
         } catch (error) {
           this.logger.error({ err: error, file: record.name }, 'a message file could not be renamed for its flags');
-          fail(op, error);
+          for (const op of flagged.get(record) ?? []) fail(op, error);
         }
       }),
     );
@@ -264,7 +271,7 @@ export class MaildirJournal implements StoreJournal {
       await Promise.all([...touched].map((dir) => syncDir(dir)));
     } catch (error) {
       this.logger.error({ err: error }, 'the data directory could not be synced');
-      for (const { op } of renames) if (!failed.has(op)) fail(op, error);
+      for (const { record } of renames) for (const op of flagged.get(record) ?? []) if (!failed.has(op)) fail(op, error);
     }
 
     const gone = batch.flatMap((op) => (op.kind === 'remove' || op.kind === 'clear' ? op.records : []));
@@ -284,6 +291,7 @@ export class MaildirJournal implements StoreJournal {
   }
 
   private revive(record: FileRecord): void {
+    this.going.delete(record);
     record.dead = false;
     if (record.unsyncedSince !== null) this.rawInJournal += record.size;
     this.records.set(record.message.id, record);
@@ -305,8 +313,6 @@ export class MaildirJournal implements StoreJournal {
    * A file that cannot be written is written again from the journal at start.
    */
   private async writeFile({ message, name, dir }: Extract<Op, { kind: 'add' }>, record: FileRecord): Promise<void> {
-    // Deleted before its turn came: nothing to write.
-    if (record.dead) return;
     const temporary = join(this.dir, 'tmp', name);
     try {
       await writeFile(temporary, message.raw, { flag: 'wx', mode: 0o600 });
@@ -319,14 +325,21 @@ export class MaildirJournal implements StoreJournal {
   }
 
   /** Syncs the files written long enough ago, so the journal may drop their bytes at its next rewrite. */
-  private async syncOldFiles(): Promise<void> {
-    if (this.syncing || this.closed) return;
-    this.syncing = true;
+  private syncOldFiles(): Promise<void> {
+    if (this.syncPass !== null || this.closed) return Promise.resolve();
+    this.syncPass = this.syncPassNow().finally(() => {
+      this.syncPass = null;
+    });
+    return this.syncPass;
+  }
+
+  private async syncPassNow(): Promise<void> {
     try {
       const due = Date.now() - SYNC_AFTER_MS;
       const old = [...this.records.values()].filter((r) => r.unsyncedSince !== null && r.unsyncedSince <= due);
       const synced: FileRecord[] = [];
-      await eachLimited(old, SYNC_CONCURRENCY, async (record) => {
+      const limited = new Limited(SYNC_CONCURRENCY);
+      const syncFile = async (record: FileRecord): Promise<void> => {
         const { dir, name } = record;
         try {
           const handle = await open(join(this.dir, dir, name), 'r');
@@ -335,12 +348,13 @@ export class MaildirJournal implements StoreJournal {
           } finally {
             await handle.close();
           }
-          // Renamed meanwhile: the new name's directory is synced with its rename.
           synced.push(record);
         } catch (error) {
+          // ENOENT: renamed (flags) or deleted meanwhile; a renamed file is synced at the next pass.
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: error, file: name }, 'a message file could not be synced');
         }
-      });
+      };
+      await Promise.all(old.map((record) => limited.run(() => syncFile(record))));
       if (synced.length === 0) return;
       await Promise.all([syncDir(join(this.dir, 'new')), syncDir(join(this.dir, 'cur'))]);
       for (const record of synced) {
@@ -351,14 +365,12 @@ export class MaildirJournal implements StoreJournal {
       if (this.rawInJournal + REWRITE_RAW_BYTES < this.file.bytes) await this.exclusive(() => this.maybeRewrite(true));
     } catch (error) {
       this.logger.warn({ err: error }, 'message files could not be synced; the journal keeps their bytes');
-    } finally {
-      this.syncing = false;
     }
   }
 
   /** Once deleted messages' lines outweigh the live ones, the journal is rewritten as the live state alone. */
   private async maybeRewrite(force = false): Promise<void> {
-    if (!force && this.file.lines <= 2 * this.records.size + REWRITE_SLACK) return;
+    if (this.closed || (!force && this.file.lines <= 2 * this.records.size + REWRITE_SLACK)) return;
     try {
       await this.rewrite();
     } catch (error) {
@@ -368,12 +380,14 @@ export class MaildirJournal implements StoreJournal {
 
   /** Writes the journal afresh as the live state alone; only while no batch runs (at start, or between batches). */
   async rewrite(): Promise<void> {
+    // The rewrite forgets deletions, so their unlinks must be on disk first, or a crash would bring the files back as foreign.
+    await Promise.all([syncDir(join(this.dir, 'new')), syncDir(join(this.dir, 'cur'))]);
     await this.file.rewrite(this.snapshot());
   }
 
   private snapshot(): JournalLine[] {
     const lines: JournalLine[] = [{ t: 'h', v: 1, uidValidity: this.uidValidity, uidNext: this.uidNext }];
-    const live = [...this.records.values()].sort((a, b) => a.message.uid - b.message.uid);
+    const live = [...this.records.values(), ...this.going].sort((a, b) => a.message.uid - b.message.uid);
     this.rawInJournal = 0;
     for (const record of live) {
       record.tags = tagsOf(record.message);
@@ -397,7 +411,8 @@ function addedLine(message: JournalMessage, base: string, withRaw: boolean): Jou
     envelope: message.envelope,
     smtp: message.smtp,
     ...(tags.length > 0 ? { tags } : {}),
-    ...(withRaw ? { raw: message.raw.toString('base64') } : {}),
+    // The file's name holds the system flags, but the file may not be written yet: rebuilt from here, it gets them back.
+    ...(withRaw ? { raw: message.raw.toString('base64'), flags: systemFlagsOf(message.flags) } : {}),
   };
 }
 
@@ -410,15 +425,15 @@ class Limited {
   constructor(private readonly limit: number) {}
 
   async run(work: () => Promise<void>): Promise<void> {
+    // A waiter is handed the slot of the job that ends, so `running` never drops while one waits.
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running += 1;
+    else this.running += 1;
     try {
       await work();
     } finally {
-      this.running -= 1;
       const next = this.waiting.shift();
       if (next !== undefined) next();
-      else if (this.running === 0) for (const resolve of this.drained.splice(0)) resolve();
+      else if (--this.running === 0) for (const resolve of this.drained.splice(0)) resolve();
     }
   }
 
@@ -427,13 +442,6 @@ class Limited {
   }
 }
 
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 function sameTags(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((tag, i) => tag === b[i]);

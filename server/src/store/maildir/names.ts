@@ -32,6 +32,11 @@ export function flagsOfInfo(info: string | null): string[] {
   return LETTERS.filter(([, letter]) => info.includes(letter)).map(([flag]) => flag);
 }
 
+/** The flags a file name can hold, for writing down where the name is not yet on disk. */
+export function systemFlagsOf(flags: ReadonlySet<string>): string[] {
+  return LETTERS.filter(([flag]) => flags.has(flag)).map(([flag]) => flag);
+}
+
 /** Where a message with these flags lives and what it is called there. */
 export function placeOf(base: string, flags: ReadonlySet<string>): { dir: 'new' | 'cur'; name: string } {
   const letters = LETTERS.filter(([flag]) => flags.has(flag)).map(([, letter]) => letter).join('');

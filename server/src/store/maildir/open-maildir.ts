@@ -14,8 +14,6 @@ import { declaredSize, flagsOfInfo, placeOf, splitName, timeOfBase } from './nam
 /** Marks the bases Mailroom writes (names.ts baseFor), so only its own leftovers in tmp/ are removed. */
 const OWN_BASE = /^\d+\.[A-Za-z0-9_-]{16}\.mailroom,S=\d+$/;
 
-export { JOURNAL_FILE };
-
 export interface OpenedMaildir {
   journal: MaildirJournal;
   restored: RestoredState;
@@ -53,6 +51,8 @@ export interface LoadOptions {
   /** For a directory without a journal yet; a fresh value otherwise. */
   uidValidity?: number;
   onClose?: () => Promise<void>;
+  /** Open the journal only while writing (folders: many, written now and then). */
+  idleClose?: boolean;
 }
 
 /** Loads one Maildir (the data directory, or a folder's within it), creating it when missing; its owner holds the lock. */
@@ -119,7 +119,7 @@ export async function loadMaildir(root: string, logger: Logger, options: LoadOpt
     if (added.raw !== undefined) {
       // Acknowledged with its bytes in the journal; its file may be missing or short after a crash.
       raw = Buffer.from(added.raw, 'base64');
-      place ??= placeOf(added.base, new Set());
+      place ??= placeOf(added.base, new Set(added.flags ?? []));
       const path = join(root, place.dir, place.name);
       if (!sameFile(path, raw)) {
         writeFileSync(join(root, 'tmp', place.name), raw, { mode: 0o600 });
@@ -170,7 +170,7 @@ export async function loadMaildir(root: string, logger: Logger, options: LoadOpt
     changed = true;
   }
 
-  const journal = new MaildirJournal(root, await JournalFile.open(journalPath, replayed.goodLength, replayed.lines), options.onClose ?? (async () => undefined), logger, uidValidity, uidNext, records);
+  const journal = new MaildirJournal(root, await JournalFile.open(journalPath, replayed.goodLength, replayed.lines, options.idleClose), options.onClose ?? (async () => undefined), logger, uidValidity, uidNext, records);
   if (changed) await journal.rewrite();
   return { journal, restored: { uidValidity, uidNext, messages } };
 }
