@@ -248,7 +248,7 @@ async function openStores(config: MailroomConfig, logger: Logger): Promise<{ sto
   }
   opened.journal.countAlso(() => folders.bytes());
   const store = new MessageStore(limits, { autoTags: config.autoTags, journal: opened.journal, restored: opened.restored });
-  logger.info({ dataDir: config.dataDir, messages: store.size, ms: Math.round(performance.now() - started) }, `Loaded ${store.size} messages from ${config.dataDir}`);
+  logger.info({ dataDir: config.dataDir, messages: store.size, ms: Math.round(performance.now() - started) }, `Loaded ${store.size} message${store.size === 1 ? '' : 's'} from ${config.dataDir}`);
   return { store, folders };
 }
 

@@ -40,7 +40,11 @@ type Op =
   | { kind: 'remove'; ids: string[]; records: FileRecord[]; waiter: Waiter }
   | { kind: 'clear'; upToUid: number; records: FileRecord[]; waiter: Waiter };
 
-/** The journal is rewritten once it holds this many lines more than twice the live messages, or this many bytes of message copies. */
+/**
+ * The journal is rewritten once it holds this many lines more than twice the
+ * live messages, or, after a background sync, this many bytes more than the
+ * message copies it must still keep.
+ */
 const REWRITE_SLACK = 10_000;
 const REWRITE_RAW_BYTES = 64 * 1024 * 1024;
 /**
