@@ -131,6 +131,11 @@ describe('web inbox in Chromium', () => {
     const alpha = await send(mailroom, { subject: 'alpha three' });
     await page.locator(`button[data-id="${alpha}"]`).waitFor({ timeout: 2000 });
     expect(await page.locator('button.row .subject').allTextContents()).toStrictEqual(['alpha three', 'alpha one']);
+    // A search that finds nothing says so, rather than that no mail has come.
+    await page.getByRole('searchbox').fill('subject:nothing-has-this-subject');
+    await page.getByRole('searchbox').dispatchEvent('input');
+    await page.locator('button.row').first().waitFor({ state: 'detached' });
+    expect(await page.locator('.viewport > p').allTextContents()).toStrictEqual(['No messages match this search.']);
     await page.getByRole('searchbox').fill('');
     await page.getByRole('searchbox').dispatchEvent('input');
     await page.locator('button.row .subject', { hasText: 'beta two' }).waitFor();
@@ -275,6 +280,7 @@ describe('web inbox in Chromium', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Delete all' }).click();
     await page.locator('button.row').first().waitFor({ state: 'detached', timeout: 2000 });
+    expect(await page.locator('.viewport > p').allTextContents()).toStrictEqual(['No messages yet. Send mail to the SMTP port and it shows up here.']);
     expect((await api<{ total: number }>(mailroom, '/api/messages')).body.total).toBe(0);
     expect(await page.title()).toBe('Mailroom');
   });
