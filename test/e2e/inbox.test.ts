@@ -270,6 +270,23 @@ describe('web inbox in Chromium', () => {
     await page.screenshot({ path: `${artifacts}inbox.png` });
   });
 
+  it('shows the unread count on the tab icon, and no badge once all is read', async () => {
+    await send(mailroom, { subject: 'Unread for the badge' });
+    const { page } = await openInbox();
+    const badge = (): Promise<string | null> =>
+      page.evaluate(() => {
+        const href = document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href ?? '';
+        return /<text[^>]*>([^<]*)<\/text>/.exec(decodeURIComponent(href.slice(href.indexOf(',') + 1)))?.[1] ?? null;
+      });
+    const unread = (await api<{ unread: number }>(mailroom, '/api/messages')).body.unread;
+    expect(unread).toBeGreaterThan(0);
+    await expect.poll(badge).toBe(unread > 99 ? '99+' : String(unread));
+    // Mailpit's mark-all-read, the quickest way to read everything.
+    const read = await api(mailroom, '/api/v1/messages', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Read: true }) });
+    expect(read.status).toBe(200);
+    await expect.poll(badge).toBeNull();
+  });
+
   it('deletes everything after a confirmation, and nothing when it is declined', async () => {
     await send(mailroom, { subject: 'Kept, then deleted' });
     const { page } = await openInbox();
